@@ -1,0 +1,47 @@
+package proto
+
+import "time"
+
+// NodeInfo is a node's static description, read by its agent at start.
+type NodeInfo struct {
+	Name         string   `json:"name"`
+	Cluster      string   `json:"cluster,omitempty"`
+	OS           OS       `json:"os"`
+	CPU          CPU      `json:"cpu"`
+	MemoryMB     int      `json:"memory_mb"`
+	SwapMB       int      `json:"swap_mb"`
+	DiskMB       int      `json:"disk_mb"`
+	Applications []string `json:"applications"`
+	TrustLevel   string   `json:"trust_level"`
+}
+
+// Load is a node's dynamic status.
+type Load struct {
+	CPUPercent float64 `json:"cpu_percent"`
+	Load1      float64 `json:"load1"`
+	MemUsedMB  int     `json:"mem_used_mb"`
+	DiskFreeMB int     `json:"disk_free_mb"`
+	Sessions   int     `json:"sessions"`
+}
+
+// Heartbeat is published by a node agent on igrid.node.<node>.hb every
+// interval. Sessions lists the ids the node currently runs.
+type Heartbeat struct {
+	Node     NodeInfo   `json:"node"`
+	Seq      uint64     `json:"seq"`
+	Time     time.Time  `json:"time"`
+	Interval Duration   `json:"interval"`
+	Load     Load       `json:"load"`
+	SSH      SSHConnect `json:"ssh"`
+	Sessions []string   `json:"sessions"`
+}
+
+// NodeStatus is the API's view of a node (GET /api/v1/nodes).
+type NodeStatus struct {
+	NodeInfo
+	Online   bool       `json:"online"`
+	LastSeen time.Time  `json:"last_seen"`
+	Load     Load       `json:"load"`
+	SSH      SSHConnect `json:"ssh"`
+	Sessions []string   `json:"sessions"`
+}

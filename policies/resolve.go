@@ -1,0 +1,57 @@
+package policies
+
+import (
+	"fmt"
+	"os"
+	"path/filepath"
+	"strings"
+)
+
+// SystemPath is where a node looks for a class's executables named without a
+// path. It is fixed, not the agent's own PATH, so that what a class may run
+// does not depend on how the agent was started.
+const SystemPath = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"
+
+// ResolveExecutables maps each executable of the class to its real absolute
+// path (symlinks followed), looking names up in path (SystemPath when
+// empty). Executables that are not installed are reported, not fatal: a node
+// simply does not offer them.
+func (c *Class) ResolveExecutables(path string) (map[string]string, []error) {
+	if path == "" {
+		path = SystemPath
+	}
+	out := map[string]string{}
+	var errs []error
+	for _, e := range c.Executables {
+		real, err := resolveOne(e, path)
+		if err != nil {
+			errs = append(errs, fmt.Errorf("class %s: executable %q: %w", c.Name, e, err))
+			continue
+		}
+		out[filepath.Base(e)] = real
+	}
+	return out, errs
+}
+
+func resolveOne(name, path string) (string, error) {
+	cands := []string{name}
+	if !filepath.IsAbs(name) {
+		cands = cands[:0]
+		for _, dir := range strings.Split(path, ":") {
+			if dir != "" {
+				cands = append(cands, filepath.Join(dir, name))
+			}
+		}
+	}
+	for _, p := range cands {
+		real, err := filepath.EvalSymlinks(p)
+		if err != nil {
+			continue
+		}
+		st, err := os.Stat(real)
+		if err == nil && st.Mode().IsRegular() && st.Mode()&0o111 != 0 {
+			return real, nil
+		}
+	}
+	return "", fmt.Errorf("not installed in %s", path)
+}
