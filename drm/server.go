@@ -1,0 +1,186 @@
+package drm
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net"
+	"net/http"
+	"sync"
+	"time"
+
+	"github.com/igrid/igrid/drm/store"
+	"github.com/igrid/igrid/internal/bus"
+	"github.com/igrid/igrid/policies"
+	"github.com/nats-io/nats.go"
+	"github.com/prometheus/client_golang/prometheus/promhttp"
+)
+
+// Server is one DRM: store, node registry, scheduler, dispatcher and the
+// HTTP API. New prepares it, Start runs it, Shutdown stops it.
+type Server struct {
+	cfg   Config
+	log   *slog.Logger
+	pol   *policies.Set
+	store store.Store
+	reg   *Registry
+	sched *Scheduler
+	met   *metrics
+	api   http.Handler
+
+	mu   sync.Mutex
+	nc   *nats.Conn
+	disp *Dispatcher
+	ln   net.Listener
+	http *http.Server
+}
+
+// New loads the policies, opens and migrates the database and builds the
+// server. It starts nothing.
+func New(cfg Config) (*Server, error) {
+	cfg = cfg.withDefaults()
+	if cfg.DBPath == "" {
+		return nil, fmt.Errorf("%w: DBPath is empty", ErrConfig)
+	}
+	if cfg.NATSURL == "" {
+		return nil, fmt.Errorf("%w: NATSURL is empty", ErrConfig)
+	}
+	pol := cfg.Policies
+	if pol == nil {
+		if cfg.PoliciesDir == "" {
+			return nil, fmt.Errorf("%w: neither Policies nor PoliciesDir is set", ErrConfig)
+		}
+		var err error
+		if pol, err = policies.LoadDir(cfg.PoliciesDir); err != nil {
+			return nil, fmt.Errorf("policies: %w", err)
+		}
+	}
+	if err := pickDefaultClass(&cfg, pol); err != nil {
+		return nil, err
+	}
+	st, err := store.OpenSQLite(context.Background(), cfg.DBPath)
+	if err != nil {
+		return nil, err
+	}
+	s := &Server{cfg: cfg, log: cfg.Logger.With("component", "drm"), pol: pol, store: st}
+	s.reg = NewRegistry(st, cfg.Heartbeat, s.log)
+	s.sched = NewScheduler(st, s.reg.Statuses)
+	s.met = newMetrics(st, s.reg, s.log)
+	s.api = s.routes()
+	return s, nil
+}
+
+// pickDefaultClass checks cfg.DefaultClass, or picks the first class with
+// an account pool when it is empty.
+func pickDefaultClass(cfg *Config, pol *policies.Set) error {
+	if cfg.DefaultClass != "" {
+		if _, ok := pol.Class(cfg.DefaultClass); !ok {
+			return fmt.Errorf("%w: DefaultClass %q is not in the policy set", ErrConfig, cfg.DefaultClass)
+		}
+		return nil
+	}
+	for _, n := range pol.Names() {
+		if c, _ := pol.Class(n); c.AccountPool.Size > 0 {
+			cfg.DefaultClass = n
+			return nil
+		}
+	}
+	return fmt.Errorf("%w: DefaultClass is empty and no class has an account pool", ErrConfig)
+}
+
+// Start connects to NATS, subscribes to heartbeats, listens on cfg.Listen
+// and starts the dispatcher. It returns once the listener is open.
+func (s *Server) Start() error {
+	nc, err := bus.Connect(s.cfg.NATSURL, "igrid-drm")
+	if err != nil {
+		return err
+	}
+	if err := s.reg.Start(context.Background(), nc); err != nil {
+		nc.Close()
+		return fmt.Errorf("registry: %w", err)
+	}
+	ln, err := net.Listen("tcp", s.cfg.Listen)
+	if err != nil {
+		s.reg.Stop()
+		nc.Close()
+		return fmt.Errorf("listen %s: %w", s.cfg.Listen, err)
+	}
+	mux := http.NewServeMux()
+	mux.Handle("/api/v1/", s.api)
+	mux.Handle("GET /metrics", s.MetricsHandler())
+	srv := &http.Server{Handler: mux, ReadHeaderTimeout: 10 * time.Second}
+	disp := NewDispatcher(s.store, nc, s.pol, s.reg, s.cfg.Tick, s.log)
+	s.mu.Lock()
+	s.nc, s.ln, s.http, s.disp = nc, ln, srv, disp
+	s.mu.Unlock()
+	go func() {
+		if err := srv.Serve(ln); err != nil && !errors.Is(err, http.ErrServerClosed) {
+			s.log.Error("http serve", "err", err)
+		}
+	}()
+	disp.Start()
+	s.log.Info("drm started", "addr", ln.Addr().String(), "nats", s.cfg.NATSURL, "default_class", s.cfg.DefaultClass)
+	return nil
+}
+
+// Ready waits until NATS is connected and the heartbeat subscription is
+// in place.
+func (s *Server) Ready(ctx context.Context) error {
+	s.mu.Lock()
+	nc := s.nc
+	s.mu.Unlock()
+	if nc == nil {
+		return ErrNotStarted
+	}
+	t := time.NewTicker(10 * time.Millisecond)
+	defer t.Stop()
+	for !nc.IsConnected() {
+		select {
+		case <-ctx.Done():
+			return fmt.Errorf("drm not connected to NATS %s: %w", s.cfg.NATSURL, ctx.Err())
+		case <-t.C:
+		}
+	}
+	return nc.FlushWithContext(ctx)
+}
+
+// Addr is the HTTP listen address, once started.
+func (s *Server) Addr() string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.ln == nil {
+		return ""
+	}
+	return s.ln.Addr().String()
+}
+
+// Handler serves the /api/v1 routes (full paths), for mounting beside the
+// portal.
+func (s *Server) Handler() http.Handler { return s.api }
+
+// MetricsHandler serves the DRM's Prometheus metrics.
+func (s *Server) MetricsHandler() http.Handler {
+	return promhttp.HandlerFor(s.met.reg, promhttp.HandlerOpts{})
+}
+
+// Shutdown stops the HTTP server, the dispatcher (waiting for round trips
+// under way) and the NATS connection, then closes the database.
+func (s *Server) Shutdown(ctx context.Context) error {
+	s.mu.Lock()
+	nc, srv, disp := s.nc, s.http, s.disp
+	s.mu.Unlock()
+	var errs []error
+	if srv != nil { // first, so no DELETE starts a round trip behind Stop
+		errs = append(errs, srv.Shutdown(ctx))
+	}
+	if disp != nil {
+		errs = append(errs, disp.Stop(ctx))
+	}
+	s.reg.Stop()
+	if nc != nil {
+		nc.Close()
+	}
+	errs = append(errs, s.store.Close())
+	return errors.Join(errs...)
+}

@@ -1,0 +1,55 @@
+package store
+
+// migrations is the schema history, oldest first. Version n is
+// migrations[n-1]; a database records the versions it has applied in
+// schema_migrations. Never edit a released entry: append a new one.
+var migrations = []string{
+	// 1: users, keys, tokens, nodes, sessions.
+	`CREATE TABLE users (
+		name          TEXT PRIMARY KEY,
+		password_hash TEXT NOT NULL,
+		class         TEXT NOT NULL,
+		admin         INTEGER NOT NULL DEFAULT 0,
+		created       INTEGER NOT NULL
+	);
+	CREATE TABLE ssh_keys (
+		id   INTEGER PRIMARY KEY AUTOINCREMENT,
+		user TEXT NOT NULL REFERENCES users(name) ON DELETE CASCADE,
+		key  TEXT NOT NULL,
+		UNIQUE (user, key)
+	);
+	CREATE TABLE tokens (
+		hash    TEXT PRIMARY KEY,
+		user    TEXT NOT NULL REFERENCES users(name) ON DELETE CASCADE,
+		created INTEGER NOT NULL,
+		expires INTEGER NOT NULL
+	);
+	CREATE TABLE nodes (
+		name      TEXT PRIMARY KEY,
+		info      TEXT NOT NULL,
+		last_seen INTEGER NOT NULL,
+		ssh_host  TEXT NOT NULL DEFAULT '',
+		ssh_port  INTEGER NOT NULL DEFAULT 0
+	);
+	CREATE TABLE sessions (
+		id        TEXT PRIMARY KEY,
+		user      TEXT NOT NULL,
+		class     TEXT NOT NULL,
+		state     TEXT NOT NULL,
+		reason    TEXT NOT NULL DEFAULT '',
+		node      TEXT NOT NULL DEFAULT '',
+		account   TEXT NOT NULL DEFAULT '',
+		start_at  INTEGER NOT NULL,
+		end_at    INTEGER NOT NULL,
+		template  TEXT NOT NULL,
+		connect   TEXT NOT NULL DEFAULT '{}',
+		usage     TEXT NOT NULL DEFAULT '{}',
+		cores     INTEGER NOT NULL,
+		memory_mb INTEGER NOT NULL,
+		created   INTEGER NOT NULL,
+		updated   INTEGER NOT NULL
+	);
+	CREATE INDEX sessions_node_state ON sessions (node, state, start_at, end_at);
+	CREATE INDEX sessions_user ON sessions (user, created);
+	CREATE INDEX sessions_state ON sessions (state);`,
+}

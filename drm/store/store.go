@@ -1,0 +1,150 @@
+package store
+
+import (
+	"context"
+	"time"
+
+	"github.com/igrid/igrid/internal/proto"
+)
+
+// Store is the DRM's persistent state. Implementations must be safe for
+// concurrent use and must make Reserve and Transition atomic: two callers
+// can never both win the same capacity or both apply the same change.
+type Store interface {
+	// Close releases the database.
+	Close() error
+
+	// CreateUser inserts u with its SSH keys; ErrExists if the name is taken.
+	CreateUser(ctx context.Context, u User) error
+	// User returns the user called name with its keys; ErrNotFound if none.
+	User(ctx context.Context, name string) (User, error)
+	// AddSSHKey appends an authorized_keys line to user's keys. Adding a key
+	// the user already has is not an error. ErrNotFound if no such user.
+	AddSSHKey(ctx context.Context, user, key string) error
+
+	// CreateToken stores an API token by the hash of its secret.
+	CreateToken(ctx context.Context, t Token) error
+	// TokenUser returns the user of the token whose hash is hash, if it has
+	// not expired at now; ErrNotFound otherwise.
+	TokenUser(ctx context.Context, hash string, now time.Time) (string, error)
+
+	// UpsertNode records a node's static info, SSH endpoint and last beat.
+	UpsertNode(ctx context.Context, n Node) error
+	// Nodes lists every node ever registered, by name.
+	Nodes(ctx context.Context) ([]Node, error)
+
+	// InsertSession writes s as it is, without any capacity check. The
+	// scheduler uses it for sessions that hold no capacity (denied).
+	// ErrExists if the id is taken.
+	InsertSession(ctx context.Context, s Session) error
+	// Reserve is admission and reservation in one transaction: it tries the
+	// candidates in order, sums the capacity held on each by sessions whose
+	// window overlaps s's, asks admit whether s's demand fits beside it, and
+	// inserts s in state scheduled on the first node that fits. It returns
+	// that node's name, or a *ReserveError listing every candidate's reason.
+	Reserve(ctx context.Context, s Session, candidates []Candidate, admit Admitter) (string, error)
+	// Reserved sums, per node, the capacity held by sessions whose window
+	// overlaps [from, to).
+	Reserved(ctx context.Context, from, to time.Time) (map[string]Capacity, error)
+	// Session returns one session; ErrNotFound if none.
+	Session(ctx context.Context, id string) (Session, error)
+	// Sessions lists the sessions matching f, oldest first.
+	Sessions(ctx context.Context, f SessionFilter) ([]Session, error)
+	// Transition moves session id from state from to c.To, compare-and-set:
+	// it fails with a *TransitionError wrapping ErrBadTransition when the
+	// state machine forbids it, or ErrStateChanged when the session is no
+	// longer in from. It returns the session as changed.
+	Transition(ctx context.Context, id string, from proto.State, c Change) (Session, error)
+	// CountSessions counts sessions per state.
+	CountSessions(ctx context.Context) (map[proto.State]int, error)
+}
+
+// User is a registered grid user.
+type User struct {
+	Name         string    `json:"name"`
+	PasswordHash string    `json:"-"`
+	Class        string    `json:"class"`
+	Admin        bool      `json:"admin"`
+	Created      time.Time `json:"created"`
+	// SSHKeys are authorized_keys lines, in the order added.
+	SSHKeys []string `json:"ssh_keys"`
+}
+
+// Token is an API token, stored by the hex SHA-256 of its secret.
+type Token struct {
+	Hash    string
+	User    string
+	Created time.Time
+	Expires time.Time
+}
+
+// Node is a node's registration: static info and where users reach it.
+type Node struct {
+	Info     proto.NodeInfo
+	LastSeen time.Time
+	SSHHost  string
+	SSHPort  int
+}
+
+// Session is a stored session: the API object plus what it reserves.
+type Session struct {
+	proto.Session
+	Cores    int
+	MemoryMB int
+	Created  time.Time
+	Updated  time.Time
+}
+
+// SessionFilter selects sessions; zero fields match everything.
+type SessionFilter struct {
+	User   string
+	States []proto.State
+}
+
+// Change is what a Transition writes besides the new state. Empty strings
+// and nil pointers leave the stored value as it is.
+type Change struct {
+	To      proto.State
+	Reason  string
+	Account string
+	Connect *proto.Connect
+	Usage   *proto.Usage
+}
+
+// Capacity is an amount of the resources admission counts.
+type Capacity struct {
+	Cores    int
+	MemoryMB int
+}
+
+// Candidate is a node Reserve may place a session on, with its total
+// capacity.
+type Candidate struct {
+	Node     string
+	Capacity Capacity
+}
+
+// Admitter decides whether demand fits on a candidate beside the capacity
+// already reserved there in the session's window.
+type Admitter interface {
+	// Admit returns "" when demand fits, else the reason it does not.
+	Admit(c Candidate, reserved, demand Capacity) string
+}
+
+// AllStates lists every session state, in lifecycle order.
+var AllStates = []proto.State{
+	proto.StateRequested, proto.StateQueued, proto.StateDenied, proto.StateScheduled,
+	proto.StateStarting, proto.StateRunning, proto.StateEnding, proto.StateEnded,
+	proto.StateFailed, proto.StateLost,
+}
+
+// HoldingStates are the states whose sessions hold capacity on their node.
+func HoldingStates() []proto.State {
+	var out []proto.State
+	for _, s := range AllStates {
+		if s.Holds() {
+			out = append(out, s)
+		}
+	}
+	return out
+}
