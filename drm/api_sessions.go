@@ -71,6 +71,19 @@ func (s *Server) handleCreateSession(w http.ResponseWriter, r *http.Request, u s
 		s.log.Info("session scheduled", "session", sess.ID, "user", u.Name, "node", sess.Node,
 			"start", sess.Start, "end", sess.End)
 		writeJSON(w, http.StatusCreated, sess.Session)
+		if !sess.Start.After(now) {
+			s.kickDispatcher()
+		}
+	}
+}
+
+// kickDispatcher makes the dispatcher look at the book now.
+func (s *Server) kickDispatcher() {
+	s.mu.Lock()
+	disp := s.disp
+	s.mu.Unlock()
+	if disp != nil {
+		disp.Kick()
 	}
 }
 

@@ -42,12 +42,14 @@ type Dispatcher struct {
 	wg       sync.WaitGroup
 	stop     chan struct{}
 	done     chan struct{}
+	kick     chan struct{}
 }
 
 // NewDispatcher makes a dispatcher; Start runs it.
 func NewDispatcher(st store.Store, nc *nats.Conn, pol *policies.Set, reg *Registry, tick time.Duration, log *slog.Logger) *Dispatcher {
 	return &Dispatcher{store: st, nc: nc, pol: pol, reg: reg, tick: tick, log: log,
-		inflight: map[string]bool{}, stop: make(chan struct{}), done: make(chan struct{})}
+		inflight: map[string]bool{}, stop: make(chan struct{}), done: make(chan struct{}),
+		kick: make(chan struct{}, 1)}
 }
 
 // Start runs the tick loop in a goroutine.
@@ -62,9 +64,19 @@ func (d *Dispatcher) Start() {
 			case <-d.stop:
 				return
 			case <-t.C:
+			case <-d.kick:
 			}
 		}
 	}()
+}
+
+// Kick asks for a tick now, so that a session booked for "now" starts
+// without waiting for the next period. It never blocks.
+func (d *Dispatcher) Kick() {
+	select {
+	case d.kick <- struct{}{}:
+	default:
+	}
 }
 
 // Stop ends the loop and waits for in-flight round trips or ctx.
