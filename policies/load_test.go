@@ -30,7 +30,7 @@ func TestExamplesLoad(t *testing.T) {
 	if err != nil {
 		t.Fatalf("examples do not load: %v", err)
 	}
-	if got, want := set.Names(), []string{"base", "engineering", "finance"}; !slices.Equal(got, want) {
+	if got, want := set.Names(), []string{"appgroup-a", "appgroup-b", "base", "engineering", "finance", "guest", "sysadmin-base"}; !slices.Equal(got, want) {
 		t.Fatalf("Names = %v, want %v", got, want)
 	}
 	eng, _ := set.Class("engineering")
@@ -103,9 +103,9 @@ func TestLoadErrors(t *testing.T) {
 		{"bad duration", map[string]string{"a.yaml": "class: a\nsession:\n  max_usage_time: forever\n"},
 			[]string{"a.yaml:3:", "forever"}},
 		{"negative", map[string]string{"a.yaml": "class: a\nsession:\n  max_processes: -1\n"},
-			[]string{"a.yaml:1: session.max_processes: must not be negative"}},
+			[]string{"a.yaml:3: session.max_processes: must not be negative (got -1)"}},
 		{"unknown parent", map[string]string{"a.yaml": "class: a\ninherits: [nope]\n"},
-			[]string{`a.yaml:1: inherits: unknown parent class "nope"`}},
+			[]string{`a.yaml:2: inherits: unknown parent class "nope"`}},
 		{"cycle", map[string]string{"a.yaml": "class: a\ninherits: [b]\n", "b.yaml": "class: b\ninherits: [a]\n"},
 			[]string{"inheritance cycle: a → b → a"}},
 		{"duplicate", map[string]string{"a.yaml": "class: a\n", "b.yaml": "class: a\n"},

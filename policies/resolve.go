@@ -14,8 +14,8 @@ const SystemPath = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin
 
 // ResolveExecutables maps each executable of the class to its real absolute
 // path (symlinks followed), looking names up in path (SystemPath when
-// empty). Executables that are not installed are reported, not fatal: a node
-// simply does not offer them.
+// empty). Executables that are not installed, or whose real path a deny
+// rule names, are reported, not fatal: a node simply does not offer them.
 func (c *Class) ResolveExecutables(path string) (map[string]string, []error) {
 	if path == "" {
 		path = SystemPath
@@ -26,6 +26,11 @@ func (c *Class) ResolveExecutables(path string) (map[string]string, []error) {
 		real, err := resolveOne(e, path)
 		if err != nil {
 			errs = append(errs, fmt.Errorf("class %s: executable %q: %w", c.Name, e, err))
+			continue
+		}
+		if d := c.Decide(ActExec, real); !d.Allow && d.Reason == ReasonDenied {
+			errs = append(errs, fmt.Errorf("class %s: executable %q resolves to %s, which %s (%s:%d)",
+				c.Name, e, real, d.Rule, d.File, d.Line))
 			continue
 		}
 		out[filepath.Base(e)] = real
