@@ -215,7 +215,7 @@ func (m *merger) class(name string, own map[string]*classIndex) (*Class, []Probl
 		Kind: orDefault(get("account_pool.kind").s, "normal"), Hold: dur(get("account_pool.hold"))}
 	c.Session = m.session(get)
 	c.Account = AccountPolicy{
-		Executables: union(items("executables"), items("account.executables")),
+		Executables:     union(items("executables"), items("account.executables")),
 		DenyExecutables: items("account.deny_executables"), Read: items("account.files.read"),
 		Write: items("account.files.write"), DenyFiles: items("account.files.deny"),
 		Forward: items("account.forward"), Env: items("account.env"),
@@ -344,4 +344,3 @@ func minus(a, b []string) []string {
 	}
 	return out
 }
-
