@@ -145,7 +145,8 @@ type Class struct {
 	// ("session.max_processes") and list items ("account.executables: vim").
 	Origins map[string]Origin `json:"origins"`
 
-	idx []*classIndex // own rule index of each class of Chain, same order
+	flat map[string]string // scalar key → merged value as text (defined values only)
+	idx  []*classIndex     // own rule index of each class of Chain, same order
 }
 
 // Limits returns the class's typed limits.

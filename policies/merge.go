@@ -188,7 +188,7 @@ func (m *merger) list(name string, spec *listSpec) []litem {
 func (m *merger) class(name string, own map[string]*classIndex) (*Class, []Problem) {
 	f := m.files[name]
 	c := &Class{Name: name, File: f.path, Inherits: f.parents(), Chain: chain(m.files, name),
-		Origins: map[string]Origin{}}
+		Origins: map[string]Origin{}, flat: map[string]string{}}
 	for _, n := range c.Chain {
 		c.idx = append(c.idx, own[n])
 	}
@@ -196,6 +196,7 @@ func (m *merger) class(name string, own map[string]*classIndex) (*Class, []Probl
 		r := m.scalar(name, attrByKey[key])
 		if r.ok {
 			c.Origins[key] = r.o
+			c.flat[key] = formatVal(attrByKey[key], r.v)
 		}
 		return r.v
 	}
@@ -225,6 +226,7 @@ func (m *merger) class(name string, own map[string]*classIndex) (*Class, []Probl
 	net := m.scalar(name, attrByKey["application.sandbox.network"])
 	if net.ok {
 		c.Origins["application.sandbox.network"] = net.o
+		c.flat["application.sandbox.network"] = formatVal(attrByKey["application.sandbox.network"], net.v)
 	}
 	c.Application = ApplicationPolicy{
 		Installed: m.apps(c), Unsigned: orDefault(get("application.user_binaries.unsigned").s, "deny"),
