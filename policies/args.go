@@ -33,7 +33,7 @@ func (c *Class) CheckCommand(argv []string) []Decision {
 	for _, a := range argv[1:] {
 		switch {
 		case operands || a == "-" || !(strings.HasPrefix(a, "-") || strings.HasPrefix(a, "+")):
-			out = append(out, c.operand(key, rules, a))
+			out = append(out, about(c.operand(key, rules, a), ActOperand, a))
 		case a == "--":
 			operands = true
 		default:
@@ -53,9 +53,20 @@ func Denied(ds []Decision) (Decision, bool) {
 	return Decision{}, false
 }
 
+// Actions of CheckCommand's decisions on arguments.
+const (
+	ActOption  = "option"
+	ActOperand = "operand"
+)
+
 func (c *Class) ruleDecision(key, item string, allow bool, reason string) Decision {
 	o := c.Origins[key+": "+item]
 	return Decision{Allow: allow, Rule: key + ": " + item, File: o.File, Line: o.Line, Class: o.Class, Reason: reason}
+}
+
+func about(d Decision, act, obj string) Decision {
+	d.Action, d.Object = act, obj
+	return d
 }
 
 // option checks one option argument. GNU long options may be abbreviated,
@@ -67,23 +78,23 @@ func (c *Class) option(key string, r ArgRules, a string) []Decision {
 		name = a[:i]
 	}
 	if d, ok := c.matchOption(key+"deny_options", r.DenyOptions, name, false, ReasonDenied); ok {
-		return []Decision{d}
+		return []Decision{about(d, ActOption, name)}
 	}
 	if strings.HasPrefix(name, "--") || strings.HasPrefix(name, "+") || len(name) <= 2 {
-		return []Decision{c.allowOption(key, r, name)}
+		return []Decision{about(c.allowOption(key, r, name), ActOption, name)}
 	}
 	// A single dash with several letters: an exact single-dash long option
 	// (find -exec) or a bundle of short options (python3 -Ic).
 	if d, ok := c.matchOption(key+"allow_options", r.AllowOptions, name, true, ReasonAllowed); ok {
-		return []Decision{d}
+		return []Decision{about(d, ActOption, name)}
 	}
 	var out []Decision
 	for _, ch := range name[1:] {
 		short := "-" + string(ch)
 		if d, ok := c.matchOption(key+"deny_options", r.DenyOptions, short, false, ReasonDenied); ok {
-			return append(out, d)
+			return append(out, about(d, ActOption, short))
 		}
-		out = append(out, c.allowOption(key, r, short))
+		out = append(out, about(c.allowOption(key, r, short), ActOption, short))
 	}
 	return out
 }

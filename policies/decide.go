@@ -30,6 +30,8 @@ const (
 // Decision is the answer to one question, with the rule that decided.
 type Decision struct {
 	Allow bool
+	// Action and Object repeat the question.
+	Action, Object string
 	// Rule is the deciding rule as written: "key: item", e.g.
 	// "account.deny_executables: bash". Empty when no rule matched.
 	Rule string
@@ -180,7 +182,7 @@ func globParts(p, n []string) bool {
 func (s *Set) Decide(class, act, obj string) Decision {
 	c, ok := s.classes[class]
 	if !ok {
-		return Decision{Class: class, Reason: ReasonUnknownClass}
+		return Decision{Action: act, Object: obj, Class: class, Reason: ReasonUnknownClass}
 	}
 	return c.Decide(act, obj)
 }
@@ -189,19 +191,20 @@ func (s *Set) Decide(class, act, obj string) Decision {
 func (c *Class) Decide(act, obj string) Decision {
 	for _, ix := range c.idx {
 		if r := ix.deny[act].match(act, obj); r != nil {
-			return decision(r, false, ReasonDenied)
+			return decision(r, act, obj, false, ReasonDenied)
 		}
 	}
 	for _, ix := range c.idx {
 		if r := ix.allow[act].match(act, obj); r != nil {
-			return decision(r, true, ReasonAllowed)
+			return decision(r, act, obj, true, ReasonAllowed)
 		}
 	}
-	return Decision{Class: c.Name, Reason: ReasonNoRule}
+	return Decision{Action: act, Object: obj, Class: c.Name, Reason: ReasonNoRule}
 }
 
-func decision(r *rule, allow bool, reason string) Decision {
-	return Decision{Allow: allow, Rule: r.text(), File: r.file, Line: r.line, Class: r.class, Reason: reason}
+func decision(r *rule, act, obj string, allow bool, reason string) Decision {
+	return Decision{Allow: allow, Action: act, Object: obj, Rule: r.text(), File: r.file, Line: r.line,
+		Class: r.class, Reason: reason}
 }
 
 // Limits returns the typed limits of class.

@@ -306,6 +306,7 @@ func (m *merger) apps(c *Class) []App {
 				seen[a.ID] = true
 				a.Class = n
 				out = append(out, a)
+				c.Origins[keyInstalled+": "+a.ID] = Origin{Class: n, File: a.File, Line: a.Line, Rule: RuleNearest}
 			}
 		}
 	}
