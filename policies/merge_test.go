@@ -325,3 +325,34 @@ func TestCheckCommand(t *testing.T) {
 		})
 	}
 }
+
+func TestGlobPath(t *testing.T) {
+	tests := []struct {
+		pat, name string
+		want      bool
+	}{
+		{"/data/**", "/data", true},
+		{"/data/**", "/data/a/b/c", true},
+		{"/data/**", "/database", false},
+		{"/data/*/x", "/data/a/x", true},
+		{"/data/*/x", "/data/a/b/x", false},
+		{"/data/**/x", "/data/x", true},
+		{"/data/**/x", "/data/a/b/x", true},
+		{"/data/**/x", "/data/a/b/y", false},
+		{"~/**", "~", true},
+		{"~/**", "~/.ssh/id", true},
+		{"~/.ssh/**", "~/.sshx", false},
+		{"/etc/shadow", "/etc/shadow", true},
+		{"/etc/sh?dow", "/etc/shadow", true},
+		{"/etc/*", "/etc", false},
+		{"/a/b", "/a", false},
+		{"/a", "/a/b", false},
+	}
+	for _, tt := range tests {
+		t.Run(tt.pat+"~"+tt.name, func(t *testing.T) {
+			if got := globPath(tt.pat, tt.name); got != tt.want {
+				t.Errorf("globPath(%q, %q) = %v, want %v", tt.pat, tt.name, got, tt.want)
+			}
+		})
+	}
+}
