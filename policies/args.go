@@ -60,7 +60,7 @@ const (
 )
 
 func (c *Class) ruleDecision(key, item string, allow bool, reason string) Decision {
-	o := c.Origins[key+": "+item]
+	o := c.origins[key+": "+item]
 	return Decision{Allow: allow, Rule: key + ": " + item, File: o.File, Line: o.Line, Class: o.Class, Reason: reason}
 }
 
@@ -106,7 +106,7 @@ func (c *Class) allowOption(key string, r ArgRules, name string) Decision {
 	if d, ok := c.matchOption(key+"allow_options", r.AllowOptions, name, true, ReasonAllowed); ok {
 		return d
 	}
-	o := c.Origins[key+"allow_options: "+r.AllowOptions[0]]
+	o := c.origins[key+"allow_options: "+r.AllowOptions[0]]
 	return Decision{Rule: key + "allow_options", File: o.File, Line: o.Line, Class: o.Class, Reason: ReasonNotListed}
 }
 
@@ -138,7 +138,7 @@ func (c *Class) operand(key string, r ArgRules, a string) Decision {
 			return c.ruleDecision(key+"allow_patterns", p, true, ReasonAllowed)
 		}
 	}
-	o := c.Origins[key+"allow_patterns: "+r.AllowPatterns[0]]
+	o := c.origins[key+"allow_patterns: "+r.AllowPatterns[0]]
 	return Decision{Rule: key + "allow_patterns", File: o.File, Line: o.Line, Class: o.Class, Reason: ReasonNotListed}
 }
 

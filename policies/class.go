@@ -1,6 +1,8 @@
 package policies
 
 import (
+	"strings"
+
 	"github.com/igrid/igrid/internal/proto"
 )
 
@@ -140,13 +142,41 @@ type Class struct {
 	// Chain is this class followed by its ancestors, nearest first, each once.
 	Chain []string `json:"chain"`
 	// File is the file the class was defined in.
-	File string `json:"file"`
-	// Origins maps each merged value to where it came from: scalar keys
-	// ("session.max_processes") and list items ("account.executables: vim").
-	Origins map[string]Origin `json:"origins"`
+	File    string             `json:"file"`
+	origins map[string]Origin  // scalars, argument rules, applications
+	lists   map[string][]litem // list key → merged items (shared with the merger's memo)
+	flat    map[string]string  // scalar key → merged value as text (defined values only)
+	idx     []*classIndex      // own rule index of each class of Chain, same order
+}
 
-	flat map[string]string // scalar key → merged value as text (defined values only)
-	idx  []*classIndex     // own rule index of each class of Chain, same order
+// Origin says where one merged value came from: a scalar key
+// ("session.max_processes") or a list item ("account.executables: vim").
+func (c *Class) Origin(key string) (Origin, bool) {
+	if o, ok := c.origins[key]; ok {
+		return o, true
+	}
+	if i := strings.Index(key, ": "); i > 0 {
+		for _, it := range c.lists[key[:i]] {
+			if it.v == key[i+2:] {
+				return it.o, true
+			}
+		}
+	}
+	return Origin{}, false
+}
+
+// Origins maps every merged value to where it came from (built per call).
+func (c *Class) Origins() map[string]Origin {
+	out := make(map[string]Origin, len(c.origins)+64)
+	for k, o := range c.origins {
+		out[k] = o
+	}
+	for k, l := range c.lists {
+		for _, it := range l {
+			out[k+": "+it.v] = it.o
+		}
+	}
+	return out
 }
 
 // Limits returns the class's typed limits.

@@ -76,7 +76,14 @@ func newClassIndex(f *file) *classIndex {
 
 // ownRules lists a file's allow and deny rules in file order.
 func ownRules(f *file) []*rule {
-	var out []*rule
+	if f.rules == nil {
+		f.rules = makeRules(f)
+	}
+	return f.rules
+}
+
+func makeRules(f *file) []*rule {
+	out := []*rule{}
 	for _, spec := range listSpecs {
 		if spec.act == "" {
 			continue

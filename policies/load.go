@@ -5,9 +5,11 @@ import (
 	"os"
 	"path/filepath"
 	"regexp"
+	"runtime"
 	"sort"
 	"strconv"
 	"strings"
+	"sync"
 
 	"gopkg.in/yaml.v3"
 )
@@ -60,8 +62,9 @@ func LoadFiles(src map[string][]byte) (*Set, error) {
 	sort.Strings(names)
 	var probs []Problem
 	files := map[string]*file{}
-	for _, name := range names {
-		f, ps := parseFile(name, src[name])
+	parsed := parseAll(names, src)
+	for i := range names {
+		f, ps := parsed[i].f, parsed[i].probs
 		probs = append(probs, ps...)
 		if f == nil {
 			continue
@@ -84,6 +87,30 @@ func LoadFiles(src map[string][]byte) (*Set, error) {
 	set.version = contentHash(src, names)
 	set.sources = src
 	return set, nil
+}
+
+type parseResult struct {
+	f     *file
+	probs []Problem
+}
+
+// parseAll parses the files on every CPU; results keep the order of names.
+func parseAll(names []string, src map[string][]byte) []parseResult {
+	out := make([]parseResult, len(names))
+	workers := min(runtime.GOMAXPROCS(0), len(names)/16+1)
+	var wg sync.WaitGroup
+	for w := 0; w < workers; w++ {
+		wg.Add(1)
+		go func(w int) {
+			defer wg.Done()
+			for i := w; i < len(names); i += workers {
+				f, ps := parseFile(names[i], src[names[i]])
+				out[i] = parseResult{f, ps}
+			}
+		}(w)
+	}
+	wg.Wait()
+	return out
 }
 
 func parseFile(name string, data []byte) (*file, []Problem) {

@@ -159,19 +159,35 @@ func (m *merger) list(name string, spec *listSpec) []litem {
 		return l
 	}
 	f := m.files[name]
-	var out []litem
-	seen := map[string]bool{}
-	for _, it := range f.lists[spec.key] {
-		if !seen[it.v] {
-			seen[it.v] = true
-			out = append(out, litem{v: it.v, o: Origin{Class: name, File: f.path, Line: it.line, Rule: spec.rule}})
-		}
-	}
+	own := f.lists[spec.key]
+	var from [][]litem
+	size := len(own)
 	if spec.rule == RuleUnion {
 		for _, p := range f.parents() {
-			for _, it := range m.list(p, spec) {
-				if !seen[it.v] {
-					seen[it.v] = true
+			if l := m.list(p, spec); len(l) > 0 {
+				from = append(from, l)
+				size += len(l)
+			}
+		}
+	}
+	var out []litem
+	switch {
+	case size == 0:
+	case len(own) == 0 && len(from) == 1:
+		out = from[0] // one parent, nothing added: share its (immutable) list
+	default:
+		out = make([]litem, 0, size)
+		seen := make(map[string]struct{}, size)
+		for _, it := range own {
+			if _, dup := seen[it.v]; !dup {
+				seen[it.v] = struct{}{}
+				out = append(out, litem{v: it.v, o: Origin{Class: name, File: f.path, Line: it.line, Rule: spec.rule}})
+			}
+		}
+		for _, l := range from {
+			for _, it := range l {
+				if _, dup := seen[it.v]; !dup {
+					seen[it.v] = struct{}{}
 					out = append(out, it)
 				}
 			}
@@ -188,14 +204,14 @@ func (m *merger) list(name string, spec *listSpec) []litem {
 func (m *merger) class(name string, own map[string]*classIndex) (*Class, []Problem) {
 	f := m.files[name]
 	c := &Class{Name: name, File: f.path, Inherits: f.parents(), Chain: chain(m.files, name),
-		Origins: map[string]Origin{}, flat: map[string]string{}}
+		origins: map[string]Origin{}, lists: map[string][]litem{}, flat: map[string]string{}}
 	for _, n := range c.Chain {
 		c.idx = append(c.idx, own[n])
 	}
 	get := func(key string) val {
 		r := m.scalar(name, attrByKey[key])
 		if r.ok {
-			c.Origins[key] = r.o
+			c.origins[key] = r.o
 			c.flat[key] = formatVal(attrByKey[key], r.v)
 		}
 		return r.v
@@ -205,7 +221,9 @@ func (m *merger) class(name string, own map[string]*classIndex) (*Class, []Probl
 		out := make([]string, 0, len(l))
 		for _, it := range l {
 			out = append(out, it.v)
-			c.Origins[key+": "+it.v] = it.o
+		}
+		if len(l) > 0 {
+			c.lists[key] = l
 		}
 		sort.Strings(out)
 		return out
@@ -225,7 +243,7 @@ func (m *merger) class(name string, own map[string]*classIndex) (*Class, []Probl
 	c.Executables = minus(c.Account.Executables, c.Account.DenyExecutables)
 	net := m.scalar(name, attrByKey["application.sandbox.network"])
 	if net.ok {
-		c.Origins["application.sandbox.network"] = net.o
+		c.origins["application.sandbox.network"] = net.o
 		c.flat["application.sandbox.network"] = formatVal(attrByKey["application.sandbox.network"], net.v)
 	}
 	c.Application = ApplicationPolicy{
@@ -260,7 +278,7 @@ func checkMerged(c *Class, f *file) []Problem {
 		if lo > 0 && hi > 0 && lo > hi {
 			probs = append(probs, Problem{File: f.path, Line: f.line, Key: loKey,
 				Msg: fmt.Sprintf("merged %s=%d (from %s) is above %s=%d (from %s)", loKey, lo,
-					c.Origins[loKey].Class, hiKey, hi, c.Origins[hiKey].Class)})
+					c.origins[loKey].Class, hiKey, hi, c.origins[hiKey].Class)})
 		}
 	}
 	pair(c.Session.CPUMinPercent, c.Session.CPUMaxPercent, "session.cpu_min_percent", "session.cpu_max_percent")
@@ -282,7 +300,7 @@ func (m *merger) arguments(c *Class) map[string]ArgRules {
 					if !seen[key] {
 						seen[key] = true
 						*dst = append(*dst, it.v)
-						c.Origins[key] = Origin{Class: n, File: f.path, Line: it.line, Rule: RuleUnion}
+						c.origins[key] = Origin{Class: n, File: f.path, Line: it.line, Rule: RuleUnion}
 					}
 				}
 			}
@@ -306,7 +324,7 @@ func (m *merger) apps(c *Class) []App {
 				seen[a.ID] = true
 				a.Class = n
 				out = append(out, a)
-				c.Origins[keyInstalled+": "+a.ID] = Origin{Class: n, File: a.File, Line: a.Line, Rule: RuleNearest}
+				c.origins[keyInstalled+": "+a.ID] = Origin{Class: n, File: a.File, Line: a.Line, Rule: RuleNearest}
 			}
 		}
 	}
@@ -323,27 +341,47 @@ func orDefault(s, def string) string {
 	return s
 }
 
+// union merges two sorted, unique lists into one.
 func union(a, b []string) []string {
-	seen := map[string]bool{}
-	var out []string
-	for _, l := range [][]string{a, b} {
-		for _, x := range l {
-			if !seen[x] {
-				seen[x] = true
-				out = append(out, x)
-			}
+	if len(b) == 0 {
+		return a
+	}
+	if len(a) == 0 {
+		return b
+	}
+	out := make([]string, 0, len(a)+len(b))
+	i, j := 0, 0
+	for i < len(a) || j < len(b) {
+		switch {
+		case j == len(b) || (i < len(a) && a[i] < b[j]):
+			out = append(out, a[i])
+			i++
+		case i == len(a) || b[j] < a[i]:
+			out = append(out, b[j])
+			j++
+		default:
+			out = append(out, a[i])
+			i, j = i+1, j+1
 		}
 	}
-	sort.Strings(out)
 	return out
 }
 
+// minus removes the items of sorted b from sorted a.
 func minus(a, b []string) []string {
+	if len(b) == 0 {
+		return a
+	}
 	out := make([]string, 0, len(a))
+	j := 0
 	for _, x := range a {
-		if !contains(b, x) {
-			out = append(out, x)
+		for j < len(b) && b[j] < x {
+			j++
 		}
+		if j < len(b) && b[j] == x {
+			continue
+		}
+		out = append(out, x)
 	}
 	return out
 }

@@ -99,14 +99,14 @@ func TestLimitsDiamond(t *testing.T) {
 			if got := c.flat[tt.key]; got != tt.want {
 				t.Errorf("%s = %q, want %q", tt.key, got, tt.want)
 			}
-			o := c.Origins[tt.key]
+			o := c.Origins()[tt.key]
 			if o.Class != tt.from || o.Rule != tt.rule {
 				t.Errorf("origin = %+v, want class %s rule %s", o, tt.from, tt.rule)
 			}
 		})
 	}
 	c, _ := s.Class("bottom")
-	if got := c.Origins["session.max_processes"].Candidates; len(got) != 2 ||
+	if got := c.Origins()["session.max_processes"].Candidates; len(got) != 2 ||
 		!strings.HasPrefix(got[0], "left=40 (left.yaml:") || !strings.HasPrefix(got[1], "right=60 (right.yaml:") {
 		t.Errorf("candidates = %q, want left=40 and right=60 with their lines", got)
 	}
@@ -202,8 +202,8 @@ func TestExamplesTruthTable(t *testing.T) {
 		}
 	}
 	sys, _ := s.Class("sysadmin-base")
-	if sys.Session.MaxUsageTime.D() != 12*time.Hour || sys.Origins["session.max_usage_time"].Rule != RuleOverride {
-		t.Errorf("sysadmin-base usage time = %v by %v, want 12h by override", sys.Session.MaxUsageTime, sys.Origins["session.max_usage_time"])
+	if sys.Session.MaxUsageTime.D() != 12*time.Hour || sys.Origins()["session.max_usage_time"].Rule != RuleOverride {
+		t.Errorf("sysadmin-base usage time = %v by %v, want 12h by override", sys.Session.MaxUsageTime, sys.Origins()["session.max_usage_time"])
 	}
 	if sys.AccountPool.Kind != "superuser" {
 		t.Errorf("sysadmin-base kind = %q", sys.AccountPool.Kind)

@@ -54,6 +54,7 @@ type file struct {
 	args     map[string]*argFile
 	argOrder []string
 	apps     []App
+	rules    []*rule // ownRules, computed once
 }
 
 func (f *file) name() string { return f.vals["class"].s }

@@ -62,25 +62,35 @@ func build(files map[string]*file) (*Set, []Problem) {
 	if probs = findCycles(files); len(probs) > 0 {
 		return nil, probs
 	}
-	set := &Set{classes: map[string]*Class{}, files: files, own: map[string]*classIndex{}}
+	set := &Set{classes: make(map[string]*Class, len(files)), files: files, own: make(map[string]*classIndex, len(files))}
 	for name, f := range files {
-		set.own[name] = newClassIndex(f)
+		set.own[name] = newClassIndex(f) // also fixes f.rules before casbin reads them
 	}
+	// The casbin model compiles on another CPU while the classes merge.
+	type compiled struct {
+		enf *casbin.Enforcer
+		err error
+	}
+	casbinDone := make(chan compiled, 1)
+	go func() {
+		enf, err := compileCasbin(files)
+		casbinDone <- compiled{enf, err}
+	}()
 	m := newMerger(files)
 	for name := range files {
 		c, ps := m.class(name, set.own)
 		probs = append(probs, ps...)
 		set.classes[name] = c
 	}
+	cr := <-casbinDone
 	if len(probs) > 0 {
 		sortProblems(probs)
 		return nil, probs
 	}
-	enf, err := compileCasbin(files)
-	if err != nil {
-		return nil, []Problem{{Msg: "compiling to casbin: " + err.Error()}}
+	if cr.err != nil {
+		return nil, []Problem{{Msg: "compiling to casbin: " + cr.err.Error()}}
 	}
-	set.enf = enf
+	set.enf = cr.enf
 	return set, nil
 }
 

@@ -133,8 +133,9 @@ func Show(s *Set, class string) (string, error) {
 func ShowClass(c *Class) string {
 	var b strings.Builder
 	fmt.Fprintf(&b, "class %s (%s)\nchain: %s\n", c.Name, c.File, strings.Join(c.Chain, " → "))
-	for _, k := range sortedKeys(c.Origins) {
-		o := c.Origins[k]
+	origins := c.Origins()
+	for _, k := range sortedKeys(origins) {
+		o := origins[k]
 		line := k
 		if v, ok := c.flat[k]; ok {
 			line = k + " = " + v
@@ -151,7 +152,7 @@ func ShowClass(c *Class) string {
 		b.WriteString("\n")
 	}
 	for _, k := range sortedKeys(defaults) {
-		if _, set := c.Origins[k]; !set {
+		if _, set := origins[k]; !set {
 			fmt.Fprintf(&b, "%-56s # default\n", k+" = "+defaults[k])
 		}
 	}
@@ -170,7 +171,7 @@ func sortedKeys[V any](m map[string]V) []string {
 // flatten is a class as key → value lines (list items have value "").
 func flatten(c *Class) map[string]string {
 	out := map[string]string{}
-	for k := range c.Origins {
+	for k := range c.Origins() {
 		out[k] = c.flat[k]
 	}
 	return out

@@ -3,6 +3,7 @@ package policies
 import (
 	"encoding/json"
 	"errors"
+	"fmt"
 	"os"
 	"path/filepath"
 	"strings"
@@ -77,11 +78,14 @@ func TestWatcherReload(t *testing.T) {
 	if good == first {
 		t.Fatal("version did not change")
 	}
-	mu.Lock()
-	if len(got) != 1 || got[0].Version() != good {
-		t.Errorf("subscriber got %d sets, want the new one", len(got))
-	}
-	mu.Unlock()
+	checkFor(t, 5*time.Second, 10*time.Millisecond, func() error {
+		mu.Lock()
+		defer mu.Unlock()
+		if len(got) != 1 || got[0].Version() != good {
+			return fmt.Errorf("subscriber got %d sets, want the new one", len(got))
+		}
+		return nil
+	})
 
 	// A broken edit: the old rules stay, the error names file, line, key.
 	writeFile(t, filepath.Join(dir, "finance.yaml"), "class: finance\ninherits: [base]\nsession:\n  max_processes: lots\n")
