@@ -2,6 +2,8 @@ package policies
 
 import (
 	"fmt"
+	"io"
+	"log/slog"
 	"math/rand/v2"
 	"os"
 	"path/filepath"
@@ -288,7 +290,7 @@ func BenchmarkWatcherApply(b *testing.B) {
 	if err := WriteExamples(dir); err != nil {
 		b.Fatal(err)
 	}
-	w, err := NewWatcher(WatcherConfig{Dir: dir})
+	w, err := NewWatcher(WatcherConfig{Dir: dir, Logger: slog.New(slog.NewTextHandler(io.Discard, nil))})
 	if err != nil {
 		b.Fatal(err)
 	}
