@@ -62,11 +62,15 @@ func LoadFiles(src map[string][]byte) (*Set, error) {
 	sort.Strings(names)
 	var probs []Problem
 	files := map[string]*file{}
+	broken := map[string]bool{} // classes whose own file has problems
 	parsed := parseAll(names, src)
 	for i := range names {
 		f, ps := parsed[i].f, parsed[i].probs
 		probs = append(probs, ps...)
-		if f == nil {
+		if len(ps) > 0 {
+			if f != nil && f.name() != "" {
+				broken[f.name()] = true
+			}
 			continue
 		}
 		if prev, dup := files[f.name()]; dup {
@@ -78,6 +82,10 @@ func LoadFiles(src map[string][]byte) (*Set, error) {
 	}
 	probs = append(probs, checkPrefixes(files)...)
 	if len(probs) > 0 {
+		// Report the inheritance problems of the good files too, so that one
+		// check shows every error; parents in broken files count as known.
+		probs = append(probs, checkParents(files, broken)...)
+		probs = append(probs, findCycles(files)...)
 		return nil, &LoadError{Problems: probs}
 	}
 	set, ps := build(files)
@@ -126,10 +134,7 @@ func parseFile(name string, data []byte) (*file, []Problem) {
 	w.f.line = keyLine(root, "class")
 	w.walk("", root)
 	w.probs = append(w.probs, checkValues(w.f)...)
-	if len(w.probs) > 0 {
-		return nil, w.probs
-	}
-	return w.f, nil
+	return w.f, w.probs
 }
 
 func keyLine(m *yaml.Node, key string) int {

@@ -55,7 +55,7 @@ func (s *Set) Current() *Set { return s }
 
 // build resolves inheritance over the checked files.
 func build(files map[string]*file) (*Set, []Problem) {
-	probs := checkParents(files)
+	probs := checkParents(files, nil)
 	if len(probs) > 0 {
 		return nil, probs
 	}
@@ -103,11 +103,13 @@ func sortProblems(p []Problem) {
 	})
 }
 
-func checkParents(files map[string]*file) []Problem {
+// checkParents reports parents that no file defines (classes in known are
+// defined, by files with problems of their own).
+func checkParents(files map[string]*file, known map[string]bool) []Problem {
 	var probs []Problem
 	for _, f := range files {
 		for _, p := range f.lists["inherits"] {
-			if _, ok := files[p.v]; !ok {
+			if _, ok := files[p.v]; !ok && !known[p.v] {
 				probs = append(probs, Problem{File: f.path, Line: p.line, Key: "inherits",
 					Msg: fmt.Sprintf("unknown parent class %q", p.v)})
 			} else if p.v == f.name() {
@@ -140,6 +142,9 @@ func findCycles(files map[string]*file) []Problem {
 		colour[n] = grey
 		stack = append(stack, n)
 		for _, p := range files[n].lists["inherits"] {
+			if files[p.v] == nil {
+				continue // reported by checkParents
+			}
 			switch colour[p.v] {
 			case white:
 				visit(p.v)
