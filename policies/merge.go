@@ -2,6 +2,7 @@ package policies
 
 import (
 	"fmt"
+	"slices"
 	"sort"
 	"strconv"
 	"strings"
@@ -170,33 +171,55 @@ func (m *merger) list(name string, spec *listSpec) []litem {
 			}
 		}
 	}
+	// Merged lists are kept sorted by value, so that a union is a linear
+	// merge; on equal values the nearer origin (own, then parents in order)
+	// is kept.
 	var out []litem
 	switch {
 	case size == 0:
 	case len(own) == 0 && len(from) == 1:
 		out = from[0] // one parent, nothing added: share its (immutable) list
 	default:
-		out = make([]litem, 0, size)
-		seen := make(map[string]struct{}, size)
+		out = make([]litem, 0, len(own))
 		for _, it := range own {
-			if _, dup := seen[it.v]; !dup {
-				seen[it.v] = struct{}{}
-				out = append(out, litem{v: it.v, o: Origin{Class: name, File: f.path, Line: it.line, Rule: spec.rule}})
-			}
+			out = append(out, litem{v: it.v, o: Origin{Class: name, File: f.path, Line: it.line, Rule: spec.rule}})
 		}
+		sort.SliceStable(out, func(i, j int) bool { return out[i].v < out[j].v })
+		out = slices.CompactFunc(out, func(a, b litem) bool { return a.v == b.v })
 		for _, l := range from {
-			for _, it := range l {
-				if _, dup := seen[it.v]; !dup {
-					seen[it.v] = struct{}{}
-					out = append(out, it)
-				}
-			}
+			out = mergeItems(out, l)
 		}
 	}
 	if m.lists[name] == nil {
 		m.lists[name] = map[string][]litem{}
 	}
 	m.lists[name][spec.key] = out
+	return out
+}
+
+// mergeItems merges two sorted, unique lists; a wins ties.
+func mergeItems(a, b []litem) []litem {
+	if len(b) == 0 {
+		return a
+	}
+	if len(a) == 0 {
+		return b
+	}
+	out := make([]litem, 0, len(a)+len(b))
+	i, j := 0, 0
+	for i < len(a) || j < len(b) {
+		switch {
+		case j == len(b) || (i < len(a) && a[i].v < b[j].v):
+			out = append(out, a[i])
+			i++
+		case i == len(a) || b[j].v < a[i].v:
+			out = append(out, b[j])
+			j++
+		default:
+			out = append(out, a[i])
+			i, j = i+1, j+1
+		}
+	}
 	return out
 }
 
@@ -225,8 +248,7 @@ func (m *merger) class(name string, own map[string]*classIndex) (*Class, []Probl
 		if len(l) > 0 {
 			c.lists[key] = l
 		}
-		sort.Strings(out)
-		return out
+		return out // already sorted
 	}
 	c.Description = get("description").s
 	c.Users, c.Groups, c.VO = items("users"), items("groups"), items("vo")
