@@ -134,6 +134,7 @@ func parseFile(name string, data []byte) (*file, []Problem) {
 	w.f.line = keyLine(root, "class")
 	w.walk("", root)
 	w.probs = append(w.probs, checkValues(w.f)...)
+	sortProblems(w.probs)
 	return w.f, w.probs
 }
 

@@ -149,6 +149,8 @@ func TestLoadErrors(t *testing.T) {
 			[]string{"a.yaml:4: account.arguments.vim.deny: unknown key"}},
 		{"app without exec", map[string]string{"a.yaml": "class: a\napplication:\n  installed:\n    - {id: x, name: X}\n"},
 			[]string{"application.installed.exec: missing"}},
+		{"bad glob", map[string]string{"a.yaml": "class: a\naccount:\n  files:\n    read: [\"/data/[x\"]\n"},
+			[]string{`a.yaml:4: account.files.read: "/data/[x" is not a valid glob`}},
 		{"all problems at once", map[string]string{"a.yaml": "class: a\nfoo: 1\n", "b.yaml": "class: b\nbar: 2\n"},
 			[]string{"a.yaml:2: foo", "b.yaml:2: bar"}},
 	}

@@ -95,7 +95,7 @@ func build(files map[string]*file) (*Set, []Problem) {
 }
 
 func sortProblems(p []Problem) {
-	sort.Slice(p, func(i, j int) bool {
+	sort.SliceStable(p, func(i, j int) bool {
 		if p[i].File != p[j].File {
 			return p[i].File < p[j].File
 		}

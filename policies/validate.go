@@ -3,6 +3,7 @@ package policies
 import (
 	"encoding/base64"
 	"fmt"
+	"path"
 	"path/filepath"
 	"regexp"
 	"strings"
@@ -66,6 +67,23 @@ func checkValues(f *file) []Problem {
 	for _, e := range f.lists["application.user_binaries.trusted_signers"] {
 		if _, err := ParseSigner(e.v); err != nil {
 			add(e.line, "application.user_binaries.trusted_signers", "%v", err)
+		}
+	}
+	for key, items := range f.lists {
+		for _, e := range items {
+			if _, err := path.Match(e.v, ""); err != nil {
+				add(e.line, key, "%q is not a valid glob: %v", e.v, err)
+			}
+		}
+	}
+	for _, prog := range f.argOrder {
+		a := f.args[prog]
+		for _, l := range [][]item{a.allowOptions, a.denyOptions, a.allowPatterns, a.denyPatterns} {
+			for _, e := range l {
+				if _, err := path.Match(e.v, ""); err != nil {
+					add(e.line, keyArguments+"."+prog, "%q is not a valid glob: %v", e.v, err)
+				}
+			}
 		}
 	}
 	for _, prog := range f.argOrder {
