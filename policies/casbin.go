@@ -80,15 +80,23 @@ func compileCasbin(files map[string]*file) (*casbin.Enforcer, error) {
 	return e, nil
 }
 
-// Enforcer returns the casbin enforcer the set compiled to. It answers the
-// same questions as Decide (tests hold them equal) but scans every rule;
-// use Decide on hot paths.
-func (s *Set) Enforcer() *casbin.Enforcer { return s.enf }
+// Enforcer returns the casbin enforcer the set compiles to (on first use:
+// Decide does not need it, so a reload does not wait for it). It answers
+// the same questions as Decide — tests hold them equal — but scans every
+// policy line; use Decide on hot paths.
+func (s *Set) Enforcer() (*casbin.Enforcer, error) {
+	s.enfOnce.Do(func() { s.enf, s.enfErr = compileCasbin(s.files) })
+	return s.enf, s.enfErr
+}
 
 // DecideCasbin asks the casbin enforcer directly; it returns the allow and
 // the deciding policy line ("file:line key: item") as casbin explains it.
 func (s *Set) DecideCasbin(class, act, obj string) (bool, string, error) {
-	ok, explain, err := s.enf.EnforceEx(class, act, obj)
+	enf, err := s.Enforcer()
+	if err != nil {
+		return false, "", err
+	}
+	ok, explain, err := enf.EnforceEx(class, act, obj)
 	rule := ""
 	if len(explain) == 5 {
 		rule = explain[4]

@@ -17,8 +17,11 @@ type Set struct {
 	own     map[string]*classIndex
 	version string
 	sources map[string][]byte
-	enf     *casbin.Enforcer
 	combos  sync.Map // "a,b" → *Class
+
+	enfOnce sync.Once // the casbin enforcer is compiled on first use
+	enf     *casbin.Enforcer
+	enfErr  error
 }
 
 // Class returns the merged view of a class.
@@ -66,31 +69,16 @@ func build(files map[string]*file) (*Set, []Problem) {
 	for name, f := range files {
 		set.own[name] = newClassIndex(f) // also fixes f.rules before casbin reads them
 	}
-	// The casbin model compiles on another CPU while the classes merge.
-	type compiled struct {
-		enf *casbin.Enforcer
-		err error
-	}
-	casbinDone := make(chan compiled, 1)
-	go func() {
-		enf, err := compileCasbin(files)
-		casbinDone <- compiled{enf, err}
-	}()
 	m := newMerger(files)
 	for name := range files {
 		c, ps := m.class(name, set.own)
 		probs = append(probs, ps...)
 		set.classes[name] = c
 	}
-	cr := <-casbinDone
 	if len(probs) > 0 {
 		sortProblems(probs)
 		return nil, probs
 	}
-	if cr.err != nil {
-		return nil, []Problem{{Msg: "compiling to casbin: " + cr.err.Error()}}
-	}
-	set.enf = cr.enf
 	return set, nil
 }
 
