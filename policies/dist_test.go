@@ -147,3 +147,48 @@ func TestPublisherSeqGrows(t *testing.T) {
 		t.Fatalf("seq = %d, want %d", p.cur.Seq, uint64(1<<62+1))
 	}
 }
+
+// TestSubscriberBeforePublisher: a node that starts before the DRM gets the
+// set at the first publication.
+func TestSubscriberBeforePublisher(t *testing.T) {
+	srv, err := bus.StartEmbedded(bus.EmbeddedConfig{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer srv.Shutdown()
+	nc, err := bus.Connect(srv.URL(), "t")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer nc.Close()
+	sub, err := NewSubscriber(nc, SubscriberConfig{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := sub.Start(); err != nil {
+		t.Fatalf("start without a publisher: %v", err)
+	}
+	defer sub.Shutdown()
+	if sub.Current() != nil {
+		t.Fatal("a set before any publication")
+	}
+	got := make(chan *Set, 1)
+	sub.Subscribe(func(s *Set) { got <- s })
+	pub := NewPublisher(nc, nil)
+	if err := pub.Start(); err != nil {
+		t.Fatal(err)
+	}
+	defer pub.Shutdown()
+	want := examplesT(t)
+	if err := pub.Publish(want); err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	if err := sub.Ready(ctx); err != nil {
+		t.Fatal(err)
+	}
+	if s := <-got; s.Version() != want.Version() {
+		t.Errorf("subscriber got %s, want %s", s.Version(), want.Version())
+	}
+}

@@ -160,3 +160,50 @@ func metricValue(t *testing.T, reg *prometheus.Registry, name string) float64 {
 	t.Fatalf("metric %s not exported", name)
 	return 0
 }
+
+// TestDecideDuringReloads asks questions from several goroutines while the
+// watcher swaps sets (run under -race).
+func TestDecideDuringReloads(t *testing.T) {
+	dir := t.TempDir()
+	if err := WriteExamples(dir); err != nil {
+		t.Fatal(err)
+	}
+	w, err := NewWatcher(WatcherConfig{Dir: dir, Debounce: time.Millisecond})
+	if err != nil {
+		t.Fatal(err)
+	}
+	stop := make(chan struct{})
+	var wg sync.WaitGroup
+	for g := 0; g < 4; g++ {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for {
+				select {
+				case <-stop:
+					return
+				default:
+				}
+				s := w.Current()
+				if s.Decide("engineering", ActExec, "bash").Allow {
+					t.Error("bash allowed mid-reload")
+					return
+				}
+				if c, err := s.Combine("engineering", "finance"); err != nil || c.Decide(ActExec, "sh").Allow {
+					t.Errorf("combine mid-reload: %v", err)
+					return
+				}
+			}
+		}()
+	}
+	path := filepath.Join(dir, "guest.yaml")
+	orig, _ := os.ReadFile(path)
+	for i := 0; i < 20; i++ {
+		writeFile(t, path, fmt.Sprintf("%s# %d\n", orig, i))
+		if err := w.Reload(); err != nil {
+			t.Fatal(err)
+		}
+	}
+	close(stop)
+	wg.Wait()
+}
