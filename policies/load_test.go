@@ -2,6 +2,7 @@ package policies
 
 import (
 	"errors"
+	"fmt"
 	"os"
 	"path/filepath"
 	"slices"
@@ -189,5 +190,22 @@ func TestResolveExecutables(t *testing.T) {
 	}
 	if len(errs) != 1 || !strings.Contains(errs[0].Error(), `"missing"`) {
 		t.Errorf("errs = %v, want one about missing", errs)
+	}
+}
+
+func TestSetExecutablesCached(t *testing.T) {
+	s := examplesT(t)
+	a, _ := s.Executables("engineering")
+	b, _ := s.Executables("engineering")
+	if len(a) == 0 || fmt.Sprintf("%p", a) != fmt.Sprintf("%p", b) {
+		t.Errorf("table not cached: %d entries", len(a))
+	}
+	for name := range a {
+		if name == "bash" || name == "sh" {
+			t.Errorf("engineering table offers %s", name)
+		}
+	}
+	if _, errs := s.Executables("nope"); len(errs) != 1 {
+		t.Errorf("unknown class: %v", errs)
 	}
 }

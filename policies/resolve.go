@@ -60,3 +60,29 @@ func resolveOne(name, path string) (string, error) {
 	}
 	return "", fmt.Errorf("not installed in %s", path)
 }
+
+// resolvedExecs is one class's executable table, cached in its Set.
+type resolvedExecs struct {
+	exes map[string]string
+	errs []error
+}
+
+// Executables returns class's command table (name → real path, see
+// ResolveExecutables with SystemPath), resolved once per set: a caller that
+// asks its Source's Current() set at every command gets the new table right
+// after a reload, and pays the PATH lookups once per set, not per command.
+// The map is shared: do not modify it.
+func (s *Set) Executables(class string) (map[string]string, []error) {
+	if v, ok := s.execs.Load(class); ok {
+		r := v.(*resolvedExecs)
+		return r.exes, r.errs
+	}
+	c, ok := s.classes[class]
+	if !ok {
+		return nil, []error{&UnknownClassError{Class: class}}
+	}
+	exes, errs := c.ResolveExecutables("")
+	v, _ := s.execs.LoadOrStore(class, &resolvedExecs{exes: exes, errs: errs})
+	r := v.(*resolvedExecs)
+	return r.exes, r.errs
+}

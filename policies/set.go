@@ -18,6 +18,7 @@ type Set struct {
 	version string
 	sources map[string][]byte
 	combos  sync.Map // "a,b" → *Class
+	execs   sync.Map // class → *resolvedExecs
 
 	enfOnce sync.Once // the casbin enforcer is compiled on first use
 	enf     *casbin.Enforcer
