@@ -59,6 +59,12 @@ func Explain(s *Set, req ExplainRequest) (*Explanation, error) {
 	var c *Class
 	var err error
 	e := &Explanation{Argv: req.Argv}
+	if req.User != "" {
+		e.Mapped = s.ClassesFor(req.User, req.Groups, req.VO)
+		if e.Mapped == nil {
+			e.Mapped = []string{}
+		}
+	}
 	switch {
 	case req.Class != "":
 		var ok bool
@@ -66,7 +72,6 @@ func Explain(s *Set, req ExplainRequest) (*Explanation, error) {
 			return nil, &UnknownClassError{Class: req.Class}
 		}
 	case req.User != "":
-		e.Mapped = s.ClassesFor(req.User, req.Groups, req.VO)
 		if c, err = s.ForUser(req.User, req.Groups, req.VO); err != nil {
 			return nil, err
 		}
@@ -83,7 +88,10 @@ func Explain(s *Set, req ExplainRequest) (*Explanation, error) {
 func (e *Explanation) String() string {
 	var b strings.Builder
 	if e.Mapped != nil {
-		fmt.Fprintf(&b, "user maps to: %s\n", strings.Join(e.Mapped, ", "))
+		fmt.Fprintf(&b, "user maps to: %s\n", orNone(strings.Join(e.Mapped, ", ")))
+		if !contains(e.Mapped, e.Class) && !strings.Contains(e.Class, "+") {
+			fmt.Fprintf(&b, "note: the user is not in class %s; answering for the class as asked\n", e.Class)
+		}
 	}
 	fmt.Fprintf(&b, "class: %s (chain %s)\n", e.Class, strings.Join(e.Chain, " → "))
 	fmt.Fprintf(&b, "command: %s\n", strings.Join(e.Argv, " "))
@@ -96,6 +104,13 @@ func (e *Explanation) String() string {
 		b.WriteString("verdict: ALLOWED\n")
 	}
 	return b.String()
+}
+
+func orNone(s string) string {
+	if s == "" {
+		return "(no class)"
+	}
+	return s
 }
 
 func verdict(allow bool) string {

@@ -61,6 +61,7 @@ func TestExplainGolden(t *testing.T) {
 		{"explain-engineering-git.txt", ExplainRequest{Class: "engineering", Argv: []string{"git", "log", "--oneline"}}},
 		{"explain-finance-bash.txt", ExplainRequest{Class: "finance", Argv: []string{"bash", "-c", "ls"}}},
 		{"explain-user-carol.txt", ExplainRequest{User: "carol", Groups: []string{"developers", "finance"}, Argv: []string{"awk", "{print $1}", "data.csv"}}},
+		{"explain-class-and-user.txt", ExplainRequest{Class: "finance", User: "guest7", Argv: []string{"bc"}}},
 		{"explain-sysadmin-systemctl.txt", ExplainRequest{Class: "appgroup-a", Argv: []string{"/usr/bin/systemctl", "restart", "appa.service"}}},
 	}
 	for _, tt := range tests {
