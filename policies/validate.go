@@ -17,86 +17,100 @@ var (
 	appIDRe   = regexp.MustCompile(`^[a-z0-9][a-z0-9._-]*$`)
 )
 
+// itemCheck validates the items of some list keys; msg gets the item.
+type itemCheck struct {
+	keys []string
+	ok   func(string) bool
+	msg  string
+}
+
+var itemChecks = []itemCheck{
+	{[]string{"executables", "account.executables", "account.deny_executables"}, validExecutable,
+		"%q must be a command name or a clean absolute path (globs allowed in paths)"},
+	{[]string{"account.files.read", "account.files.write", "account.files.deny"}, validPathPattern,
+		"%q must be an absolute path pattern or start with ~/"},
+	{[]string{"account.env"}, envRe.MatchString, "%q is not an environment variable name (a trailing * is allowed)"},
+	{[]string{"account.forward"}, forwardRe.MatchString, "%q must be host:port (host may use *, port may be *)"},
+}
+
+type problems struct {
+	f     *file
+	probs []Problem
+}
+
+func (p *problems) add(line int, key, msg string, a ...any) {
+	p.probs = append(p.probs, Problem{File: p.f.path, Line: line, Key: key, Msg: fmt.Sprintf(msg, a...)})
+}
+
 // checkValues validates one file's values on their own (inheritance is
 // checked in build).
 func checkValues(f *file) []Problem {
-	var probs []Problem
-	add := func(line int, key, msg string, a ...any) {
-		probs = append(probs, Problem{File: f.path, Line: line, Key: key, Msg: fmt.Sprintf(msg, a...)})
-	}
-	if c, ok := f.vals["class"]; !ok {
-		add(1, "class", "missing: every file names its class")
-	} else if !proto.ValidName(c.s) {
-		add(c.line, "class", "%q is not a class name (letters, digits, . _ + -)", c.s)
-	}
-	if _, ok := f.vals["account_pool.prefix"]; !ok {
-		for _, k := range []string{"users", "groups", "vo"} {
-			if l := f.lists[k]; len(l) > 0 {
-				add(l[0].line, k, "users are mapped to this class, so it needs an account_pool with a prefix")
-				break
-			}
-		}
-	}
-	if p, ok := f.vals["account_pool.prefix"]; ok && !prefixRe.MatchString(p.s) {
-		add(p.line, "account_pool.prefix", "%q must be 1-12 lower-case letters and digits, starting with a letter", p.s)
-	}
-	for _, key := range []string{"executables", "account.executables", "account.deny_executables"} {
-		for _, e := range f.lists[key] {
-			if !validExecutable(e.v) {
-				add(e.line, key, "%q must be a command name or a clean absolute path (globs allowed in paths)", e.v)
-			}
-		}
-	}
-	for _, key := range []string{"account.files.read", "account.files.write", "account.files.deny"} {
-		for _, e := range f.lists[key] {
-			if !validPathPattern(e.v) {
-				add(e.line, key, "%q must be an absolute path pattern or start with ~/", e.v)
-			}
-		}
-	}
-	for _, e := range f.lists["account.env"] {
-		if !envRe.MatchString(e.v) {
-			add(e.line, "account.env", "%q is not an environment variable name (a trailing * is allowed)", e.v)
-		}
-	}
-	for _, e := range f.lists["account.forward"] {
-		if !forwardRe.MatchString(e.v) {
-			add(e.line, "account.forward", "%q must be host:port (host may use *, port may be *)", e.v)
-		}
-	}
-	for _, e := range f.lists["application.user_binaries.trusted_signers"] {
-		if _, err := ParseSigner(e.v); err != nil {
-			add(e.line, "application.user_binaries.trusted_signers", "%v", err)
-		}
-	}
-	for key, items := range f.lists {
-		for _, e := range items {
-			if _, err := path.Match(e.v, ""); err != nil {
-				add(e.line, key, "%q is not a valid glob: %v", e.v, err)
-			}
-		}
-	}
-	for _, prog := range f.argOrder {
-		a := f.args[prog]
-		for _, l := range [][]item{a.allowOptions, a.denyOptions, a.allowPatterns, a.denyPatterns} {
-			for _, e := range l {
-				if _, err := path.Match(e.v, ""); err != nil {
-					add(e.line, keyArguments+"."+prog, "%q is not a valid glob: %v", e.v, err)
+	p := &problems{f: f}
+	p.header()
+	for _, c := range itemChecks {
+		for _, key := range c.keys {
+			for _, e := range f.lists[key] {
+				if !c.ok(e.v) {
+					p.add(e.line, key, c.msg, e.v)
 				}
 			}
 		}
 	}
+	for _, e := range f.lists["application.user_binaries.trusted_signers"] {
+		if _, err := ParseSigner(e.v); err != nil {
+			p.add(e.line, "application.user_binaries.trusted_signers", "%v", err)
+		}
+	}
+	for key, items := range f.lists {
+		p.globs(key, items)
+	}
 	for _, prog := range f.argOrder {
+		a := f.args[prog]
 		if !validExecutable(prog) || strings.ContainsAny(prog, "*?[") {
-			add(f.args[prog].line, keyArguments+"."+prog, "%q must be a command name or a clean absolute path", prog)
+			p.add(a.line, keyArguments+"."+prog, "%q must be a command name or a clean absolute path", prog)
+		}
+		for _, l := range [][]item{a.allowOptions, a.denyOptions, a.allowPatterns, a.denyPatterns} {
+			p.globs(keyArguments+"."+prog, l)
 		}
 	}
 	for _, a := range f.apps {
 		if a.ID != "" && !appIDRe.MatchString(a.ID) {
-			add(a.Line, keyInstalled+".id", "%q must be lower-case letters, digits, . _ -", a.ID)
+			p.add(a.Line, keyInstalled+".id", "%q must be lower-case letters, digits, . _ -", a.ID)
 		}
 	}
-	return probs
+	return p.probs
+}
+
+// header checks the class name and the account pool.
+func (p *problems) header() {
+	f := p.f
+	if c, ok := f.vals["class"]; !ok {
+		p.add(1, "class", "missing: every file names its class")
+	} else if !proto.ValidName(c.s) {
+		p.add(c.line, "class", "%q is not a class name (letters, digits, . _ + -)", c.s)
+	}
+	prefix, hasPool := f.vals["account_pool.prefix"]
+	if hasPool && !prefixRe.MatchString(prefix.s) {
+		p.add(prefix.line, "account_pool.prefix", "%q must be 1-12 lower-case letters and digits, starting with a letter", prefix.s)
+	}
+	if hasPool {
+		return
+	}
+	for _, k := range []string{"users", "groups", "vo"} {
+		if l := f.lists[k]; len(l) > 0 {
+			p.add(l[0].line, k, "users are mapped to this class, so it needs an account_pool with a prefix")
+			return
+		}
+	}
+}
+
+// globs reports items that are not valid glob patterns.
+func (p *problems) globs(key string, items []item) {
+	for _, e := range items {
+		if _, err := path.Match(e.v, ""); err != nil {
+			p.add(e.line, key, "%q is not a valid glob: %v", e.v, err)
+		}
+	}
 }
 
 func validExecutable(e string) bool {
