@@ -142,3 +142,26 @@ func TestDesktopGolden(t *testing.T) {
 		t.Error("the denied shell got a menu entry")
 	}
 }
+
+// TestDocExampleLoads keeps the complete class file of docs/policies.md
+// valid: it is loaded beside the example base class.
+func TestDocExampleLoads(t *testing.T) {
+	doc, err := os.ReadFile(filepath.Join("..", "docs", "policies.md"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, rest, ok := strings.Cut(string(doc), "```yaml\n")
+	block, _, ok2 := strings.Cut(rest, "```")
+	if !ok || !ok2 {
+		t.Fatal("no yaml block in docs/policies.md")
+	}
+	base, _ := Examples.ReadFile("examples/base.yaml")
+	s, err := LoadFiles(map[string][]byte{"base.yaml": base, "engineering.yaml": []byte(block)})
+	if err != nil {
+		t.Fatalf("the documented class file does not load:\n%v", err)
+	}
+	c, _ := s.Class("engineering")
+	if c.Session.CPUMinPercent != 10 || c.AccountPool.Hold.D().Minutes() != 30 || len(c.Application.Installed) != 1 {
+		t.Errorf("documented class merged to %+v", c.Session)
+	}
+}
