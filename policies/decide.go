@@ -207,7 +207,7 @@ func globPath(pat, name string) bool {
 // Decide answers whether class may do act on obj: a deny anywhere up the
 // tree wins, else the nearest allow, else no.
 func (s *Set) Decide(class, act, obj string) Decision {
-	c, ok := s.classes[class]
+	c, ok := s.Class(class)
 	if !ok {
 		return Decision{Action: act, Object: obj, Class: class, Reason: ReasonUnknownClass}
 	}
@@ -236,7 +236,7 @@ func decision(r *rule, act, obj string, allow bool, reason string) Decision {
 
 // Limits returns the typed limits of class.
 func (s *Set) Limits(class string) (Limits, bool) {
-	c, ok := s.classes[class]
+	c, ok := s.Class(class)
 	if !ok {
 		return Limits{}, false
 	}

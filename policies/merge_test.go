@@ -356,3 +356,20 @@ func TestGlobPath(t *testing.T) {
 		})
 	}
 }
+
+func TestCombinedName(t *testing.T) {
+	s := examplesT(t)
+	c, ok := s.Class("engineering+finance")
+	if !ok || c.Session.MaxProcesses != 64 {
+		t.Fatalf("engineering+finance = %v, %v", c, ok)
+	}
+	if d := s.Decide("engineering+finance", ActExec, "awk"); !d.Allow || d.Class != "finance" {
+		t.Errorf("awk for engineering+finance = %+v", d)
+	}
+	if _, ok := s.Class("engineering+nope"); ok {
+		t.Error("a combination with an unknown class exists")
+	}
+	if l, ok := s.Limits("finance+guest"); !ok || l.Session.MaxUsageTime.D() != 30*time.Minute {
+		t.Errorf("finance+guest limits = %+v, %v", l, ok)
+	}
+}

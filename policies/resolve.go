@@ -77,7 +77,7 @@ func (s *Set) Executables(class string) (map[string]string, []error) {
 		r := v.(*resolvedExecs)
 		return r.exes, r.errs
 	}
-	c, ok := s.classes[class]
+	c, ok := s.Class(class)
 	if !ok {
 		return nil, []error{&UnknownClassError{Class: class}}
 	}

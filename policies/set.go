@@ -25,10 +25,18 @@ type Set struct {
 	enfErr  error
 }
 
-// Class returns the merged view of a class.
+// Class returns the merged view of a class. A name "a+b" that is not a
+// class itself names the combination of classes a and b (see Combine), the
+// class of a user with several roles.
 func (s *Set) Class(name string) (*Class, bool) {
-	c, ok := s.classes[name]
-	return c, ok
+	if c, ok := s.classes[name]; ok {
+		return c, true
+	}
+	if !strings.Contains(name, "+") {
+		return nil, false
+	}
+	c, err := s.Combine(strings.Split(name, "+")...)
+	return c, err == nil
 }
 
 // Names lists the class names, sorted.
