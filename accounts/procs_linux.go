@@ -65,8 +65,9 @@ func procStatus(pid int) (ruid uint32, live, ok bool) {
 }
 
 // killUID SIGKILLs every process of uid until none is left or timeout
-// passes. Each process is signalled through a pidfd after re-checking its
-// uid, so a recycled pid is never hit.
+// passes. Each round first stops every process it sees (so a fork bomb
+// cannot outrun the sweep), then kills them. Each process is signalled
+// through a pidfd after re-checking its uid, so a recycled pid is never hit.
 func killUID(uid uint32, timeout time.Duration) error {
 	if uid == 0 || int(uid) == os.Getuid() {
 		return fmt.Errorf("refusing to kill the processes of uid %d (root or the agent itself)", uid)
@@ -84,22 +85,25 @@ func killUID(uid uint32, timeout time.Duration) error {
 			return fmt.Errorf("%d processes of uid %d survive SIGKILL after %v: %v", len(pids), uid, timeout, pids)
 		}
 		for _, pid := range pids {
-			killPid(pid, uid)
+			signalPid(pid, uid, unix.SIGSTOP)
+		}
+		for _, pid := range pids {
+			signalPid(pid, uid, unix.SIGKILL)
 		}
 		time.Sleep(10 * time.Millisecond)
 	}
 }
 
-func killPid(pid int, uid uint32) {
+func signalPid(pid int, uid uint32, sig unix.Signal) {
 	fd, err := unix.PidfdOpen(pid, 0)
 	if err != nil {
 		if !errors.Is(err, unix.ESRCH) {
-			_ = unix.Kill(pid, unix.SIGKILL) // kernels without pidfd; uid was just checked
+			_ = unix.Kill(pid, sig) // kernels without pidfd; uid was just checked
 		}
 		return
 	}
 	defer unix.Close(fd)
 	if ruid, _, ok := procStatus(pid); ok && ruid == uid {
-		_ = unix.PidfdSendSignal(fd, unix.SIGKILL, nil, 0)
+		_ = unix.PidfdSendSignal(fd, sig, nil, 0)
 	}
 }
