@@ -55,7 +55,11 @@ func bindChild() int {
 		Bound  int      `json:"bound"`
 		Errors []string `json:"errors"`
 	}{}
-	fail := func(f string, a ...any) { mu.Lock(); out.Errors = append(out.Errors, fmt.Sprintf(f, a...)); mu.Unlock() }
+	fail := func(f string, a ...any) {
+		mu.Lock()
+		out.Errors = append(out.Errors, fmt.Sprintf(f, a...))
+		mu.Unlock()
+	}
 	if err := m.EnsurePool("eng", req.Prefix, req.Size); err != nil {
 		fail("pool: %v", err)
 	}
