@@ -164,3 +164,22 @@ func (m *Manager) cleanUntilDone(a Account, opt ReleaseOptions, keepHome bool) e
 		time.Sleep(min(wait, 500*time.Millisecond))
 	}
 }
+
+// StopProcesses kills every process of the account bound to sessionID
+// (its cgroups first, then the /proc sweep by uid) without releasing it,
+// so the node can save the home to GSS with nothing writing to it. In
+// unprivileged mode only the cgroups are killed.
+func (m *Manager) StopProcesses(sessionID string, opt ReleaseOptions) error {
+	a, ok := m.Lookup(sessionID)
+	if !ok {
+		return nil
+	}
+	var errs []error
+	for _, cg := range opt.Cgroups {
+		errs = append(errs, killCgroup(cg, KillTimeout))
+	}
+	if m.priv {
+		errs = append(errs, killUID(a.UID, KillTimeout))
+	}
+	return errors.Join(errs...)
+}
