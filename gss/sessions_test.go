@@ -40,7 +40,7 @@ type work struct {
 type workResult struct {
 	Listing  []string          // what the session found in its home
 	Content  map[string]string // content of its files, read as the account
-	Readable []string // probes it could read
+	Readable []string          // probes it could read
 	Err      string
 }
 
