@@ -1,12 +1,11 @@
 package accounts
 
 import (
-	"bufio"
+	"bytes"
 	"errors"
 	"fmt"
 	"os"
 	"strconv"
-	"strings"
 	"time"
 
 	"golang.org/x/sys/unix"
@@ -41,23 +40,38 @@ func ProcessesOf(uid uint32) ([]int, error) {
 }
 
 // procStatus reads a process's real uid and whether it is alive (not a
-// zombie). ok is false when the process is gone.
+// zombie). ok is false when the process is gone. It is the hot loop of
+// every release: one open, one read, one close, no allocation per line.
 func procStatus(pid int) (ruid uint32, live, ok bool) {
-	f, err := os.Open(fmt.Sprintf("%s/%d/status", procRoot, pid))
+	var buf [2048]byte
+	fd, err := unix.Open(procRoot+"/"+strconv.Itoa(pid)+"/status", unix.O_RDONLY|unix.O_CLOEXEC, 0)
 	if err != nil {
 		return 0, false, false
 	}
-	defer f.Close()
+	n, err := unix.Read(fd, buf[:])
+	unix.Close(fd)
+	if err != nil || n <= 0 {
+		return 0, false, false
+	}
+	b := buf[:n]
 	live = true
-	sc := bufio.NewScanner(f)
-	for sc.Scan() {
-		k, v, _ := strings.Cut(sc.Text(), ":")
-		fields := strings.Fields(v)
+	for len(b) > 0 {
+		line := b
+		if i := bytes.IndexByte(b, '\n'); i >= 0 {
+			line, b = b[:i], b[i+1:]
+		} else {
+			b = nil
+		}
 		switch {
-		case k == "State" && len(fields) > 0:
-			live = fields[0] != "Z" && fields[0] != "X"
-		case k == "Uid" && len(fields) > 0:
-			u, err := strconv.ParseUint(fields[0], 10, 32)
+		case bytes.HasPrefix(line, []byte("State:")):
+			f := bytes.Fields(line[6:])
+			live = len(f) > 0 && f[0][0] != 'Z' && f[0][0] != 'X'
+		case bytes.HasPrefix(line, []byte("Uid:")):
+			f := bytes.Fields(line[4:])
+			if len(f) == 0 {
+				return 0, false, false
+			}
+			u, err := strconv.ParseUint(string(f[0]), 10, 32)
 			return uint32(u), live, err == nil
 		}
 	}

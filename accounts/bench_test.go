@@ -1,0 +1,103 @@
+package accounts
+
+import (
+	"fmt"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"testing"
+)
+
+// BenchmarkBindRelease is one session's account work without file
+// restore: lease a pooled account, then release it with the full cleanup
+// (process sweep, IPC, scratch walk, empty home). Run as root for real
+// accounts; the peer below creates and deletes an account instead.
+func BenchmarkBindRelease(b *testing.B) {
+	for _, where := range []string{"disk", "tmpfs"} {
+		b.Run("leases="+where, func(b *testing.B) { benchBindRelease(b, where) })
+	}
+}
+
+// leaseDir is a lease map on disk (ext4 here) or on tmpfs (/dev/shm; on a
+// node, /run): leases need to outlive the agent, not the machine.
+func leaseDir(b *testing.B, where string) string {
+	if where == "disk" {
+		return filepath.Join(b.TempDir(), "leases")
+	}
+	d, err := os.MkdirTemp("/dev/shm", "igrid-bench-leases-")
+	if err != nil {
+		b.Skip("no /dev/shm")
+	}
+	b.Cleanup(func() { os.RemoveAll(d) })
+	return d
+}
+
+func benchBindRelease(b *testing.B, where string) {
+	m := NewManager(Config{HomeRoot: filepath.Join(b.TempDir(), "homes"), StateDir: leaseDir(b, where), Logger: quietLogger()})
+	b.Cleanup(func() { m.RemoveAll() })
+	prefix := fmt.Sprintf("igb%04x", b.N%0xffff)
+	if err := m.EnsurePool("eng", prefix, 2); err != nil {
+		b.Fatal(err)
+	}
+	b.ReportMetric(boolMetric(m.Privileged()), "privileged")
+	b.ResetTimer()
+	for i := range b.N {
+		sid := fmt.Sprintf("s%d", i)
+		if _, err := m.BindUser("eng", sid, "alice"); err != nil {
+			b.Fatal(err)
+		}
+		if err := m.Release(sid); err != nil {
+			b.Fatal(err)
+		}
+	}
+}
+
+// BenchmarkBind is the lease alone (the session-start path).
+func BenchmarkBind(b *testing.B) {
+	for _, where := range []string{"disk", "tmpfs"} {
+		b.Run("leases="+where, func(b *testing.B) { benchBind(b, where) })
+	}
+}
+
+func benchBind(b *testing.B, where string) {
+	m := NewManager(Config{HomeRoot: filepath.Join(b.TempDir(), "homes"), StateDir: leaseDir(b, where), Logger: quietLogger()})
+	b.Cleanup(func() { m.RemoveAll() })
+	if err := m.EnsurePool("eng", "igbb", 1); err != nil {
+		b.Fatal(err)
+	}
+	for i := range b.N {
+		sid := fmt.Sprintf("s%d", i)
+		if _, err := m.Bind("eng", sid); err != nil {
+			b.Fatal(err)
+		}
+		b.StopTimer()
+		if err := m.Release(sid); err != nil {
+			b.Fatal(err)
+		}
+		b.StartTimer()
+	}
+}
+
+// BenchmarkUseraddUserdel is the peer: making and deleting a real account
+// per session, as a system without pools would.
+func BenchmarkUseraddUserdel(b *testing.B) {
+	if !NewManager(Config{HomeRoot: b.TempDir(), Logger: quietLogger()}).Privileged() {
+		b.Skip("needs root")
+	}
+	for i := range b.N {
+		name := fmt.Sprintf("igbu%d", i%1000)
+		if out, err := exec.Command("useradd", "-M", "-s", NoLoginShell, "-U", "-c", "igrid bench", name).CombinedOutput(); err != nil {
+			b.Fatalf("useradd: %v %s", err, out)
+		}
+		if out, err := exec.Command("userdel", name).CombinedOutput(); err != nil {
+			b.Fatalf("userdel: %v %s", err, out)
+		}
+	}
+}
+
+func boolMetric(v bool) float64 {
+	if v {
+		return 1
+	}
+	return 0
+}
