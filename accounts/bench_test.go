@@ -101,3 +101,15 @@ func boolMetric(v bool) float64 {
 	}
 	return 0
 }
+
+// BenchmarkProcSweep is the /proc sweep alone (one status read per
+// process on the machine): the floor of every privileged Release.
+func BenchmarkProcSweep(b *testing.B) {
+	pids, _ := ProcessesOf(0)
+	b.ReportMetric(float64(len(pids)), "root-procs")
+	for range b.N {
+		if _, err := ProcessesOf(65534); err != nil {
+			b.Fatal(err)
+		}
+	}
+}

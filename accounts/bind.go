@@ -102,19 +102,15 @@ func (m *Manager) claimFree(s *slot, rec *Lease) (*Account, error) {
 	if err != nil || !ok {
 		return nil, err
 	}
-	return m.index(s, tmp, lease, false)
+	return m.index(s, rec, tmp, lease, false)
 }
 
 // index publishes the second name sessions/<session> of a lease that tmp
 // and lease already name. If another process bound the same session first,
 // the account lease is given back and that binding returned.
-func (m *Manager) index(s *slot, tmp, lease string, warm bool) (*Account, error) {
+func (m *Manager) index(s *slot, rec *Lease, tmp, lease string, warm bool) (*Account, error) {
 	var st syscall.Stat_t
 	if err := syscall.Stat(tmp, &st); err != nil {
-		return nil, err
-	}
-	rec, _, err := readLease(tmp)
-	if err != nil {
 		return nil, err
 	}
 	ok, err := linkOwned(tmp, m.leases.path(dirSessions, rec.Session))
@@ -173,7 +169,7 @@ func (m *Manager) claimReserved(p *pool, rec *Lease, key string) (*Account, erro
 	if err := os.Link(lease, tmp); err != nil {
 		return nil, err
 	}
-	return m.index(s, tmp, lease, res.User == rec.User)
+	return m.index(s, rec, tmp, lease, res.User == rec.User)
 }
 
 // claimExpired takes an account whose reservation has run out.

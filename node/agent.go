@@ -141,6 +141,11 @@ func (a *Agent) Start() error {
 		defer a.wg.Done()
 		a.heartbeatLoop(a.stop)
 	}()
+	a.wg.Add(1)
+	go func() {
+		defer a.wg.Done()
+		a.reservationLoop(a.stop)
+	}()
 	a.log.Info("node agent started", "ssh", srv.Addr(), "nats", a.cfg.NATSURL,
 		"privileged", a.accounts.Privileged(), "cores", a.info.CPU.Cores, "memory_mb", a.info.MemoryMB)
 	return nil

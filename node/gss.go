@@ -92,3 +92,23 @@ func (a *Agent) Affinity(ctx context.Context) ([]accounts.Reservation, []gss.Cac
 	}
 	return res, fresh, err
 }
+
+// ReservationSweep is how often expired account reservations are freed.
+var ReservationSweep = time.Minute
+
+// reservationLoop frees expired reservations (their homes emptied) until
+// stop is closed, so a user's files never stay on the node past the hold.
+func (a *Agent) reservationLoop(stop <-chan struct{}) {
+	t := time.NewTicker(ReservationSweep)
+	defer t.Stop()
+	for {
+		select {
+		case <-stop:
+			return
+		case <-t.C:
+			if err := a.accounts.ExpireReservations(); err != nil {
+				a.log.Error("expiring account reservations", "err", err)
+			}
+		}
+	}
+}
