@@ -14,8 +14,10 @@ import (
 // accounts; the peer below creates and deletes an account instead.
 func BenchmarkBindRelease(b *testing.B) {
 	for _, where := range []string{"disk", "tmpfs"} {
-		b.Run("leases="+where, func(b *testing.B) { benchBindRelease(b, where) })
+		b.Run("leases="+where, func(b *testing.B) { benchBindRelease(b, where, false) })
 	}
+	// The lease protocol and home emptying alone: no kill sweep, no scratch walk.
+	b.Run("unprivileged", func(b *testing.B) { benchBindRelease(b, "tmpfs", true) })
 }
 
 // leaseDir is a lease map on disk (ext4 here) or on tmpfs (/dev/shm; on a
@@ -32,8 +34,8 @@ func leaseDir(b *testing.B, where string) string {
 	return d
 }
 
-func benchBindRelease(b *testing.B, where string) {
-	m := NewManager(Config{HomeRoot: filepath.Join(b.TempDir(), "homes"), StateDir: leaseDir(b, where), Logger: quietLogger()})
+func benchBindRelease(b *testing.B, where string, unprivileged bool) {
+	m := NewManager(Config{HomeRoot: filepath.Join(b.TempDir(), "homes"), StateDir: leaseDir(b, where), Unprivileged: unprivileged, Logger: quietLogger()})
 	b.Cleanup(func() { m.RemoveAll() })
 	prefix := fmt.Sprintf("igb%04x", b.N%0xffff)
 	if err := m.EnsurePool("eng", prefix, 2); err != nil {
