@@ -51,12 +51,11 @@ func (a *Agent) finishSession(id, user, home string) error {
 		errs = append(errs, a.accounts.StopProcesses(id, accounts.ReleaseOptions{}))
 		errs = append(errs, a.saveData(id, user, home))
 	}
-	errs = append(errs, a.accounts.Release(id))
-	if err := errors.Join(errs...); err != nil {
-		return err
+	rerr := a.accounts.Release(id)
+	if rerr == nil {
+		a.forgetSession(id) // the account is clean: nothing left to re-adopt
 	}
-	a.forgetSession(id)
-	return nil
+	return errors.Join(append(errs, rerr)...)
 }
 
 func (a *Agent) saveData(id, user, home string) error {
