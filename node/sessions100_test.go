@@ -1,0 +1,147 @@
+package node
+
+import (
+	"context"
+	"crypto/ed25519"
+	"crypto/rand"
+	"fmt"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/igrid/igrid/gss"
+	"github.com/igrid/igrid/internal/bus"
+	gossh "golang.org/x/crypto/ssh"
+)
+
+// startNodeGSS is startNode with the user's files kept in a local GSS.
+func startNodeGSS(t *testing.T) *testNode {
+	t.Helper()
+	ns, err := bus.StartEmbedded(bus.EmbeddedConfig{Port: -1})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(ns.Shutdown)
+	dir := t.TempDir()
+	for d := dir; d != os.TempDir() && d != "/"; d = filepath.Dir(d) {
+		os.Chmod(d, 0o711)
+	}
+	a, err := New(Config{
+		Name: "tn", Cluster: "test", NATSURL: ns.URL(), SSHAddr: "127.0.0.1:0",
+		HomeRoot: filepath.Join(dir, "homes"), DataDir: filepath.Join(dir, "data"),
+		PoliciesDir: "testdata/policies", AccountTag: randomTag(t),
+		Heartbeat: time.Second, RemoveAccounts: true, Logger: testLogger(t),
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	st, err := gss.NewDir(filepath.Join(dir, "gss"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	cache, err := gss.NewCache(filepath.Join(dir, "cache"), gss.New(st, gss.Config{Node: "tn", Logger: testLogger(t)}))
+	if err != nil {
+		t.Fatal(err)
+	}
+	a.UseGSS(cache)
+	t.Cleanup(func() {
+		ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+		defer cancel()
+		if err := a.Shutdown(ctx); err != nil {
+			t.Errorf("shutdown: %v", err)
+		}
+	})
+	if err := a.Start(); err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	if err := a.Ready(ctx); err != nil {
+		t.Fatal(err)
+	}
+	n := &testNode{Agent: a}
+	if n.nc, err = bus.Connect(ns.URL(), "test-drm"); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(n.nc.Close)
+	_, priv, _ := ed25519.GenerateKey(rand.Reader)
+	if n.signer, err = gossh.NewSignerFromKey(priv); err != nil {
+		t.Fatal(err)
+	}
+	n.pubKey = string(gossh.MarshalAuthorizedKey(n.signer.PublicKey()))
+	return n
+}
+
+// TestHundredSessionsThroughTheAgent: 100 sessions in a row on one node,
+// one class, two users alternating, each over real SSH through GISH as the
+// dynamic account: the user finds exactly their own files and history,
+// leaves a process behind, and after the end nothing of theirs is left.
+func TestHundredSessionsThroughTheAgent(t *testing.T) {
+	if os.Geteuid() != 0 {
+		t.Skip("needs root: sessions run as real dynamic accounts made with useradd")
+	}
+	n := startNodeGSS(t)
+	users := []string{"alice", "bob"}
+	history := map[string]string{}
+	for i := range 100 {
+		user := users[i%2]
+		id := fmt.Sprintf("s-%03d", i)
+		now := time.Now()
+		if r := n.request(t, n.startCmd(id, user, now.Add(-time.Second), now.Add(time.Hour))); r.Error != "" {
+			t.Fatalf("session %d: %s", i, r.Error)
+		}
+		acct, _ := n.Accounts().Lookup(id)
+		out, want := n.run(t, user, "ls -A"), ""
+		if history[user] != "" {
+			want = ".igrid_history\nmine.txt\n"
+			out += n.run(t, user, "cat .igrid_history mine.txt")
+			want += history[user] + fmt.Sprintf("%s %d\n", user, i-2)
+		}
+		if out != want {
+			t.Fatalf("session %d (%s on %s): found %q, want %q", i, user, acct.Name, out, want)
+		}
+		line := fmt.Sprintf("session %d", i)
+		n.run(t, user, fmt.Sprintf("echo %s >> .igrid_history; echo %s %d > mine.txt", line, user, i))
+		history[user] += line + "\n"
+		cl, err := n.dial(user)
+		if err != nil {
+			t.Fatal(err)
+		}
+		bg, _ := cl.NewSession()
+		if err := bg.Start("sleep 1000"); err != nil {
+			t.Fatal(err)
+		}
+		checkFor(t, 10*time.Second, func() error {
+			if len(pidsOf(acct.UID)) == 0 {
+				return fmt.Errorf("session %d: the background work has not started", i)
+			}
+			return nil
+		})
+		n.end(t, id)
+		cl.Close()
+		if pids := pidsOf(acct.UID); len(pids) != 0 {
+			t.Fatalf("session %d: processes of %s after the end: %v", i, acct.Name, pids)
+		}
+		if ents, _ := os.ReadDir(acct.Home); len(ents) != 0 {
+			t.Fatalf("session %d: home of %s not empty after the end", i, acct.Name)
+		}
+	}
+}
+
+// run runs one command line over SSH as user and returns its output.
+func (n *testNode) run(t *testing.T, user, line string) string {
+	t.Helper()
+	cl, err := n.dial(user)
+	if err != nil {
+		t.Fatalf("login as %s: %v", user, err)
+	}
+	defer cl.Close()
+	ss, err := cl.NewSession()
+	if err != nil {
+		t.Fatal(err)
+	}
+	out, _ := ss.CombinedOutput(line)
+	return strings.ReplaceAll(string(out), "\r\n", "\n")
+}
