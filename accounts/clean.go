@@ -26,31 +26,42 @@ var tmpDirs = []string{"/tmp", "/var/tmp", "/dev/shm"}
 // directories, and (unless keepHome) an empty home owned by it with mode
 // 0700. It tries every step and reports every failure.
 func (m *Manager) clean(a Account, opt ReleaseOptions, keepHome bool) error {
+	_, err := m.cleanCount(a, opt, keepHome)
+	return err
+}
+
+// cleanCount is clean, also counting the files it found to remove in the
+// scratch, spool and queue directories (none found: nothing to re-check).
+func (m *Manager) cleanCount(a Account, opt ReleaseOptions, keepHome bool) (int, error) {
 	var errs []error
 	for _, cg := range opt.Cgroups {
 		errs = append(errs, killCgroup(cg, KillTimeout))
 	}
+	found := 0
 	if m.priv {
-		errs = append(errs, killUID(a.UID, KillTimeout), removeIPC(a.UID), m.removeMqueues(a.UID),
-			removeSpool(a), m.removeTmp(a.UID, a.GID))
+		errs = append(errs, killUID(a.UID, KillTimeout), removeIPC(a.UID), m.removeMqueues(a.UID, &found),
+			removeSpool(a, &found), m.removeTmp(a.UID, a.GID, &found))
 	}
 	if !keepHome {
 		errs = append(errs, m.emptyHome(a))
 	}
-	return errors.Join(errs...)
+	return found, errors.Join(errs...)
 }
 
 // verifyClean looks again, after clean, for anything of the account.
 // Processes need no second look: killUID returns nil only after a sweep
-// that found none.
-func (m *Manager) verifyClean(a Account, keepHome bool) error {
+// that found none; nor do the scratch directories when clean found nothing
+// there (no process of the account is left to write one).
+func (m *Manager) verifyClean(a Account, keepHome bool, found int) error {
 	var left []string
 	if m.priv {
 		if ids := ipcOf(a.UID); len(ids) > 0 {
 			left = append(left, fmt.Sprintf("IPC objects %v", ids))
 		}
-		if files := m.scratchFiles(a); len(files) > 0 {
-			left = append(left, fmt.Sprintf("files %v", files))
+		if found > 0 {
+			if files := m.scratchFiles(a); len(files) > 0 {
+				left = append(left, fmt.Sprintf("files %v", files))
+			}
 		}
 	}
 	if !keepHome {
@@ -143,8 +154,8 @@ func (m *Manager) emptyHome(a Account) error {
 
 // removeTmp removes every file and directory owned by uid under the
 // scratch directories.
-func (m *Manager) removeTmp(uid, gid uint32) error {
-	return walkOwned(tmpDirs, m.skipDirs(), uid, gid, true, func(p string, _ bool) error { return os.RemoveAll(p) })
+func (m *Manager) removeTmp(uid, gid uint32, found *int) error {
+	return walkOwned(tmpDirs, m.skipDirs(), uid, gid, true, func(p string, _ bool) error { *found++; return os.RemoveAll(p) })
 }
 
 // walkOwned calls f for every entry owned by uid under roots, without

@@ -97,14 +97,23 @@ func removeIPC(uid uint32) error {
 	return errors.Join(errs...)
 }
 
-var mqueueOnce sync.Once
+var (
+	mqueueOnce sync.Once
+	mqueueMu   sync.Mutex
+	mqueueAt   string // the mqueue mount once found
+)
 
 // mqueueDir is where POSIX message queues are visible: the mqueue mount
 // from /proc/mounts, or one the manager mounts at the usual /dev/mqueue.
 // "" when none can be had.
 func (m *Manager) mqueueDir() string {
-	if dir := mountOf("mqueue"); dir != "" {
-		return dir
+	mqueueMu.Lock()
+	defer mqueueMu.Unlock()
+	if mqueueAt != "" {
+		return mqueueAt
+	}
+	if mqueueAt = mountOf("mqueue"); mqueueAt != "" {
+		return mqueueAt
 	}
 	if !m.priv {
 		return ""
@@ -117,10 +126,8 @@ func (m *Manager) mqueueDir() string {
 			}
 		}
 	})
-	if mountOf("mqueue") != "" {
-		return dir
-	}
-	return ""
+	mqueueAt = mountOf("mqueue")
+	return mqueueAt
 }
 
 // mountOf returns the first mount point of file-system type fstype.
@@ -138,25 +145,25 @@ func mountOf(fstype string) string {
 }
 
 // removeMqueues unlinks the POSIX message queues owned by uid.
-func (m *Manager) removeMqueues(uid uint32) error {
+func (m *Manager) removeMqueues(uid uint32, found *int) error {
 	dir := m.mqueueDir()
 	if dir == "" {
 		return nil
 	}
-	return walkOwned([]string{dir}, nil, uid, 0, false, func(p string, _ bool) error { return os.Remove(p) })
+	return walkOwned([]string{dir}, nil, uid, 0, false, func(p string, _ bool) error { *found++; return os.Remove(p) })
 }
 
 // spoolDirs hold cron tables, at jobs and mail, by owner.
 var spoolDirs = []string{"/var/spool/cron", "/var/spool/at", "/var/mail"}
 
 // removeSpool removes the account's crontab, at jobs and mail.
-func removeSpool(a Account) error {
+func removeSpool(a Account, found *int) error {
 	var errs []error
 	for _, p := range []string{"/var/spool/cron/crontabs/" + a.Name, "/var/spool/cron/" + a.Name, "/var/mail/" + a.Name} {
 		if err := os.Remove(p); err != nil && !errors.Is(err, os.ErrNotExist) {
 			errs = append(errs, err)
 		}
 	}
-	errs = append(errs, walkOwned(spoolDirs, nil, a.UID, a.GID, false, func(p string, _ bool) error { return os.RemoveAll(p) }))
+	errs = append(errs, walkOwned(spoolDirs, nil, a.UID, a.GID, false, func(p string, _ bool) error { *found++; return os.RemoveAll(p) }))
 	return errors.Join(errs...)
 }

@@ -150,9 +150,9 @@ func (m *Manager) takeRelease(id string) (*os.File, *Lease, *syscall.Stat_t, err
 func (m *Manager) cleanUntilDone(a Account, opt ReleaseOptions, keepHome bool) error {
 	deadline := time.Now().Add(KillTimeout)
 	for wait := 5 * time.Millisecond; ; wait *= 2 {
-		err := m.clean(a, opt, keepHome)
+		found, err := m.cleanCount(a, opt, keepHome)
 		if err == nil {
-			err = m.verifyClean(a, keepHome)
+			err = m.verifyClean(a, keepHome, found)
 		}
 		if err == nil {
 			return nil
