@@ -102,7 +102,7 @@ func BenchmarkSaveOneChange100MB(b *testing.B) {
 			b.Fatal(err)
 		}
 		_, stats, err := svc.Save(ctx, "bench", home, SaveOptions{})
-		if err != nil || stats.NewChunks != 1 {
+		if err != nil || stats.NewChunks != 1 || stats.Unread != 100 {
 			b.Fatalf("save: %+v %v", stats, err)
 		}
 	}

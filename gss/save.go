@@ -64,6 +64,7 @@ type SaveOptions struct {
 // SaveStats says what a Save did.
 type SaveStats struct {
 	Files, Chunks, NewChunks int
+	Unread                   int // files whose chunks were reused without reading them
 	Bytes, NewBytes          int64
 }
 
@@ -112,6 +113,7 @@ func (s *Service) Save(ctx context.Context, user, home string, opt SaveOptions) 
 		if o, ok := old[e.Path]; ok && o.Type == TypeFile && o.Size == e.Size && o.Mode == e.Mode && o.MTime.Equal(e.MTime) {
 			e.Chunks = o.Chunks
 			st.Chunks += len(e.Chunks)
+			st.Unread++
 			continue
 		}
 		if err := s.uploadFile(ctx, root, e, &st); err != nil {

@@ -93,7 +93,7 @@ func TestSaveRestoreRoundTrip(t *testing.T) {
 		write(t, home, "notes.txt", "hello again")
 		m2, stats, err := svc.Save(ctx, "alice", home, SaveOptions{})
 		must(t, err)
-		if m2.Version != 2 || stats.NewChunks != 1 || stats.NewBytes != 11 {
+		if m2.Version != 2 || stats.NewChunks != 1 || stats.NewBytes != 11 || stats.Unread != 2 {
 			t.Errorf("second save: version %d stats %+v, want 1 new chunk of 11 bytes", m2.Version, stats)
 		}
 		if vs, _ := svc.Versions(ctx, "alice"); len(vs) != 2 {
