@@ -68,7 +68,7 @@ func printBanner(cmd *cobra.Command, g *devgrid.Grid) {
 	if in.SSHCommand != "" {
 		fmt.Fprintf(out, "\nYour demo session %s is running. Enter it with:\n\n  %s\n\n", in.DemoSession, in.SSHCommand)
 	}
-	fmt.Fprintln(out, "Book another:  go run ./cmd/igrid session request --usage-time 30m --wait")
+	fmt.Fprintln(out, "Book another:  bin/igrid session request --usage-time 30m --wait   (then: bin/igrid session ssh ID)")
 	fmt.Fprintln(out, "Ctrl-C stops the grid.")
 }
 

@@ -152,7 +152,7 @@ func (g *Grid) startNodes(ctx context.Context) error {
 			Name: name, Cluster: "dev", NATSURL: g.nats.URL(), SSHAddr: sshAddr,
 			HomeRoot: filepath.Join(g.cfg.DataDir, "homes", name),
 			DataDir:  filepath.Join(g.cfg.DataDir, "nodes", name),
-			Policies: set, PoliciesDir: g.Info.PoliciesDir, AccountTag: string(rune('a' + i)),
+			Policies: set, PoliciesDir: g.Info.PoliciesDir, AccountTag: g.cfg.AccountTag + string(rune('a'+i)),
 			Heartbeat: g.cfg.Heartbeat, GishExec: g.cfg.GishExec, RemoveAccounts: true,
 			Logger: g.cfg.Logger.With("component", "node", "node", name),
 		})
