@@ -351,3 +351,14 @@ func (c *Cache) refresh(ctx context.Context, home string, latest *Manifest, stal
 	}
 	c.log.Info("stale files refreshed", "user", latest.User, "version", latest.Version, "files", len(stale), "err", res.err)
 }
+
+// OpenLocal is the usual dev and single-site setup in one call: a
+// local-directory GSS at storeDir (shared by every node that should see the
+// same users' files) and this node's cache at cacheDir.
+func OpenLocal(storeDir, cacheDir, node string, log *slog.Logger) (*Cache, error) {
+	st, err := NewDir(storeDir)
+	if err != nil {
+		return nil, err
+	}
+	return NewCache(cacheDir, New(st, Config{Node: node, Logger: log}))
+}
