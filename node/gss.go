@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"slices"
 	"time"
 
 	"github.com/igrid/igrid/accounts"
@@ -74,22 +75,25 @@ func (a *Agent) saveData(id, user, home string) error {
 	return nil
 }
 
-// Affinity is what the DRM's affinity pass wants from this node: the
-// accounts reserved for frequent users and the users whose cached files
-// are fresh. The heartbeat carries it once internal/proto has the fields.
-func (a *Agent) Affinity(ctx context.Context) ([]accounts.Reservation, []gss.CachedUser, error) {
-	res := a.accounts.Reserved()
-	if a.data == nil {
-		return res, nil, nil
+// Affinity is what the DRM's affinity pass wants from this node, as the
+// heartbeat's ReservedAccounts and CachedUsers carry it: the grid users
+// whose account is reserved here, and those whose cached files here are
+// the latest version in GSS. Both sorted, without repeats.
+func (a *Agent) Affinity(ctx context.Context) (reserved, cached []string, err error) {
+	for _, r := range a.accounts.Reserved() {
+		reserved = append(reserved, r.User)
 	}
-	users, err := a.data.Users(ctx)
-	var fresh []gss.CachedUser
-	for _, u := range users {
-		if u.Fresh {
-			fresh = append(fresh, u)
+	if a.data != nil {
+		var users []gss.CachedUser
+		users, err = a.data.Users(ctx)
+		for _, u := range users {
+			if u.Fresh {
+				cached = append(cached, u.User)
+			}
 		}
 	}
-	return res, fresh, err
+	slices.Sort(reserved)
+	return slices.Compact(reserved), cached, err
 }
 
 // ReservationSweep is how often expired account reservations are freed.

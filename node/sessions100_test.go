@@ -145,3 +145,25 @@ func (n *testNode) run(t *testing.T, user, line string) string {
 	out, _ := ss.CombinedOutput(line)
 	return strings.ReplaceAll(string(out), "\r\n", "\n")
 }
+
+// TestAffinityReportsCachedUsers: after a session the node reports the
+// user as holding fresh cached files.
+func TestAffinityReportsCachedUsers(t *testing.T) {
+	if os.Geteuid() != 0 {
+		t.Skip("needs root: sessions run as real dynamic accounts made with useradd")
+	}
+	n := startNodeGSS(t)
+	now := time.Now()
+	if r := n.request(t, n.startCmd("s-aff", "carol", now.Add(-time.Second), now.Add(time.Hour))); r.Error != "" {
+		t.Fatal(r.Error)
+	}
+	n.run(t, "carol", "echo x > notes.txt")
+	if _, cached, err := n.Affinity(context.Background()); err != nil || len(cached) != 0 {
+		t.Errorf("cached users during the session = %v %v, want none (nothing saved yet)", cached, err)
+	}
+	n.end(t, "s-aff")
+	reserved, cached, err := n.Affinity(context.Background())
+	if err != nil || strings.Join(cached, ",") != "carol" || len(reserved) != 0 {
+		t.Errorf("affinity after the session = reserved %v cached %v %v; want carol cached", reserved, cached, err)
+	}
+}
