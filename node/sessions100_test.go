@@ -172,3 +172,47 @@ func TestAffinityReportsCachedUsers(t *testing.T) {
 		t.Errorf("affinity after the session = reserved %v cached %v %v; want carol cached", reserved, cached, err)
 	}
 }
+
+// TestReservedAccountThroughTheAgent: with a hold time, a frequent user's
+// account is reserved after their session, reported, not given to another
+// user, and given back to them with their files.
+func TestReservedAccountThroughTheAgent(t *testing.T) {
+	if os.Geteuid() != 0 {
+		t.Skip("needs root: sessions run as real dynamic accounts made with useradd")
+	}
+	old := FrequentSessions
+	FrequentSessions = 1
+	t.Cleanup(func() { FrequentSessions = old })
+	n := startNodeGSS(t)
+	if err := n.SetHold("tworker", time.Hour); err != nil {
+		t.Fatal(err)
+	}
+	now := time.Now()
+	if r := n.request(t, n.startCmd("s-r1", "dora", now.Add(-time.Second), now.Add(time.Hour))); r.Error != "" {
+		t.Fatal(r.Error)
+	}
+	first, _ := n.Accounts().Lookup("s-r1")
+	n.run(t, "dora", "echo mine > notes.txt")
+	n.end(t, "s-r1")
+	if reserved, _, _ := n.Affinity(context.Background()); strings.Join(reserved, ",") != "dora" {
+		t.Fatalf("reserved after dora's session = %v", reserved)
+	}
+	if r := n.request(t, n.startCmd("s-r2", "eve", now.Add(-time.Second), now.Add(time.Hour))); r.Error != "" {
+		t.Fatal(r.Error)
+	}
+	if other, _ := n.Accounts().Lookup("s-r2"); other.Name == first.Name {
+		t.Fatalf("eve got dora's reserved account %s", first.Name)
+	}
+	if r := n.request(t, n.startCmd("s-r3", "dora", now.Add(-time.Second), now.Add(time.Hour))); r.Error != "" {
+		t.Fatal(r.Error)
+	}
+	back, _ := n.Accounts().Lookup("s-r3")
+	if back.Name != first.Name {
+		t.Errorf("dora came back on %s, want her reserved %s", back.Name, first.Name)
+	}
+	if got := n.run(t, "dora", "cat notes.txt"); got != "mine\n" {
+		t.Errorf("dora's file on her reserved account = %q", got)
+	}
+	n.end(t, "s-r2")
+	n.end(t, "s-r3")
+}
