@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/igrid/igrid/drm"
+	"github.com/igrid/igrid/gss"
 	"github.com/igrid/igrid/internal/bus"
 	"github.com/igrid/igrid/internal/devgrid"
 	"github.com/igrid/igrid/node"
@@ -124,6 +125,7 @@ func drmCmd() *cobra.Command {
 
 func nodeCmd() *cobra.Command {
 	var cfg node.Config
+	var gssDir string
 	cmd := &cobra.Command{
 		Use:   "node",
 		Short: "Run a node agent: heartbeats, session lifecycle, dynamic accounts and the SSH server",
@@ -132,6 +134,13 @@ func nodeCmd() *cobra.Command {
 			a, err := node.New(cfg)
 			if err != nil {
 				return err
+			}
+			if gssDir != "" {
+				data, err := gss.OpenLocal(gssDir, filepath.Join(cfg.DataDir, "cache"), cfg.Name, cfg.Logger)
+				if err != nil {
+					return fmt.Errorf("gss: %w", err)
+				}
+				a.UseGSS(data)
 			}
 			if err := a.Start(); err != nil {
 				return err
@@ -153,5 +162,6 @@ func nodeCmd() *cobra.Command {
 	f.StringVar(&cfg.DataDir, "data", "/var/lib/igrid/node", "node state directory (host key)")
 	f.StringVar(&cfg.PoliciesDir, "policies", "/etc/igrid/policies", "policy class directory")
 	f.BoolVar(&cfg.RemoveAccounts, "remove-accounts", false, "delete the pool accounts at shutdown")
+	f.StringVar(&gssDir, "gss-dir", "", "directory of the Grid Storage Service (shared by the nodes); empty: users' files are not kept between sessions")
 	return cmd
 }
