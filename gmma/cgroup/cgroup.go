@@ -40,13 +40,13 @@ func (l Limits) cpuQuotaUS() int64 { return int64(l.CPUPercent) * cpuPeriodUS / 
 
 // Usage is what the kernel accounts for the whole group.
 type Usage struct {
-	CPUNanos        uint64 // CPU time used by every process ever in the group
-	MemoryBytes     uint64 // current memory charge
-	MemoryPeakBytes uint64 // high-water mark (0 when the kernel does not keep one)
-	MemoryFailCount uint64 // times the memory limit was hit (v1 failcnt, v2 events max)
-	OOMKills        uint64 // processes the kernel's OOM killer took from the group
-	Pids            uint64 // processes and threads now in the group (pids.current)
-	PidsLimitHits   uint64 // forks refused at pids.max (v2 pids.events; 0 on v1)
+	CPUNanos        uint64 `json:"cpu_nanos"`         // CPU time used by every process ever in the group
+	MemoryBytes     uint64 `json:"memory_bytes"`      // current memory charge
+	MemoryPeakBytes uint64 `json:"memory_peak_bytes"` // high-water mark (0 when the kernel keeps none)
+	MemoryFailCount uint64 `json:"memory_fail_count"` // times the memory limit was hit
+	OOMKills        uint64 `json:"oom_kills"`         // processes the kernel's OOM killer took
+	Pids            uint64 `json:"pids"`              // tasks now in the group (pids.current)
+	PidsLimitHits   uint64 `json:"pids_limit_hits"`   // forks refused at pids.max
 }
 
 // Group is one session's control group.

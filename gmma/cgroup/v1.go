@@ -73,9 +73,9 @@ func newV1(name string, lim Limits, opt Options) (Group, error) {
 	return g, nil
 }
 
-func (g *v1Group) Name() string  { return g.name }
-func (g *v1Group) Version() int  { return 1 }
-func (g *v1Group) Dir() string   { return g.dirs[cgroup1.Pids] }
+func (g *v1Group) Name() string { return g.name }
+func (g *v1Group) Version() int { return 1 }
+func (g *v1Group) Dir() string  { return g.dirs[cgroup1.Pids] }
 func (g *v1Group) Add(pid int) error {
 	if err := g.cg.Add(cgroup1.Process{Pid: pid}); err != nil {
 		return fmt.Errorf("cgroup v1 %s: add %d: %w", g.name, pid, err)

@@ -1,0 +1,196 @@
+package sensor
+
+import (
+	"errors"
+	"fmt"
+	"os"
+	"sort"
+	"sync"
+	"time"
+
+	"github.com/prometheus/procfs"
+)
+
+// ProcSensor fills some fields of one process's sample.
+type ProcSensor interface {
+	// Name identifies the sensor in configuration and errors.
+	Name() string
+	// CollectProc reads p's counters into out.
+	CollectProc(p procfs.Proc, out *Proc) error
+}
+
+// SessionSensor fills session-wide fields after the per-process pass.
+type SessionSensor interface {
+	// Name identifies the sensor in configuration and errors.
+	Name() string
+	// CollectSession reads t's counters into out (out.Procs is filled).
+	CollectSession(t *Target, out *Session) error
+}
+
+// NodeSensor fills some fields of the node sample.
+type NodeSensor interface {
+	// Name identifies the sensor in configuration and errors.
+	Name() string
+	// CollectNode reads the node's counters into out.
+	CollectNode(out *Node) error
+}
+
+// Config roots the readers (node_exporter's --path.procfs).
+type Config struct {
+	ProcRoot string // default /proc
+	// DiskRoot is the file system whose size the node disk sensor reports; default /.
+	DiskRoot string
+	// Now is the clock; default time.Now.
+	Now func() time.Time
+}
+
+// Registry runs the sensors it holds.
+type Registry struct {
+	cfg   Config
+	fs    procfs.FS
+	mu    sync.Mutex
+	procs []ProcSensor
+	sess  []SessionSensor
+	node  []NodeSensor
+	names map[string]bool
+}
+
+// NewRegistry returns an empty registry reading cfg.ProcRoot.
+func NewRegistry(cfg Config) (*Registry, error) {
+	if cfg.ProcRoot == "" {
+		cfg.ProcRoot = procfs.DefaultMountPoint
+	}
+	if cfg.DiskRoot == "" {
+		cfg.DiskRoot = "/"
+	}
+	if cfg.Now == nil {
+		cfg.Now = time.Now
+	}
+	fs, err := procfs.NewFS(cfg.ProcRoot)
+	if err != nil {
+		return nil, fmt.Errorf("sensor: procfs root %s: %w", cfg.ProcRoot, err)
+	}
+	return &Registry{cfg: cfg, fs: fs, names: map[string]bool{}}, nil
+}
+
+// Default returns a registry with every sensor of this package.
+func Default(cfg Config) (*Registry, error) {
+	r, err := NewRegistry(cfg)
+	if err != nil {
+		return nil, err
+	}
+	for _, s := range []any{
+		NewStatSensor(), NewIOSensor(), NewSocketSensor(),
+		NewCgroupSensor(), NewDiskSensor(), NewNetSensor(r.cfg.ProcRoot),
+		NewNodeCPUSensor(r.fs), NewNodeMemSensor(r.fs), NewNodeDiskSensor(r.cfg.DiskRoot), NewNodeNetSensor(r.fs),
+	} {
+		if err := r.Register(s); err != nil {
+			return nil, err
+		}
+	}
+	return r, nil
+}
+
+// Register adds a sensor: a ProcSensor, SessionSensor or NodeSensor.
+func (r *Registry) Register(s any) error {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	var name string
+	switch v := s.(type) {
+	case ProcSensor:
+		name = v.Name()
+		r.procs = append(r.procs, v)
+	case SessionSensor:
+		name = v.Name()
+		r.sess = append(r.sess, v)
+	case NodeSensor:
+		name = v.Name()
+		r.node = append(r.node, v)
+	default:
+		return fmt.Errorf("sensor: %T is not a sensor", s)
+	}
+	if r.names[name] {
+		return fmt.Errorf("%w: %s", ErrDuplicate, name)
+	}
+	r.names[name] = true
+	return nil
+}
+
+// Names lists the registered sensors, sorted.
+func (r *Registry) Names() []string {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	var out []string
+	for n := range r.names {
+		out = append(out, n)
+	}
+	sort.Strings(out)
+	return out
+}
+
+// FS is the procfs the registry reads.
+func (r *Registry) FS() procfs.FS { return r.fs }
+
+// Session samples one session. A process that exits mid-sample is skipped.
+func (r *Registry) Session(t *Target) (Session, error) {
+	out := Session{ID: t.Session, Time: r.cfg.Now()}
+	pids := t.PIDs
+	if t.Group != nil {
+		var err error
+		if pids, err = t.Group.Pids(); err != nil {
+			return out, fmt.Errorf("sensor: session %s: %w", t.Session, err)
+		}
+	} else if pids == nil {
+		return out, ErrNoTarget
+	}
+	r.mu.Lock()
+	procs, sess := r.procs, r.sess
+	r.mu.Unlock()
+	out.Procs = make([]Proc, 0, len(pids))
+	for _, pid := range pids {
+		p, ok := r.proc(procs, pid)
+		if ok {
+			out.Procs = append(out.Procs, p)
+		}
+	}
+	var errs error
+	for _, s := range sess {
+		if err := s.CollectSession(t, &out); err != nil {
+			errs = errors.Join(errs, fmt.Errorf("%s: %w", s.Name(), err))
+		}
+	}
+	return out, errs
+}
+
+func (r *Registry) proc(sensors []ProcSensor, pid int) (Proc, bool) {
+	p, err := r.fs.Proc(pid)
+	if err != nil {
+		return Proc{}, false
+	}
+	out := Proc{PID: pid}
+	for _, s := range sensors {
+		if err := s.CollectProc(p, &out); err != nil {
+			if os.IsNotExist(err) || errors.Is(err, os.ErrNotExist) {
+				return Proc{}, false
+			}
+			// Another user's io file needs privilege: keep the rest.
+			continue
+		}
+	}
+	return out, true
+}
+
+// Node samples the node.
+func (r *Registry) Node() (Node, error) {
+	out := Node{Time: r.cfg.Now()}
+	r.mu.Lock()
+	node := r.node
+	r.mu.Unlock()
+	var errs error
+	for _, s := range node {
+		if err := s.CollectNode(&out); err != nil {
+			errs = errors.Join(errs, fmt.Errorf("%s: %w", s.Name(), err))
+		}
+	}
+	return out, errs
+}
