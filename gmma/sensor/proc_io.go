@@ -7,18 +7,22 @@ const IOSensorName = "proc_io"
 
 // IOSensor reads /proc/<pid>/io: bytes the process made the storage layer
 // read and write.
-type IOSensor struct{}
+type IOSensor struct{ fs procfs.FS }
 
 var _ ProcSensor = (*IOSensor)(nil)
 
 // NewIOSensor returns the I/O sensor.
-func NewIOSensor() *IOSensor { return &IOSensor{} }
+func NewIOSensor(fs procfs.FS) *IOSensor { return &IOSensor{fs: fs} }
 
 // Name implements ProcSensor.
 func (*IOSensor) Name() string { return IOSensorName }
 
 // CollectProc implements ProcSensor.
-func (*IOSensor) CollectProc(p procfs.Proc, out *Proc) error {
+func (s *IOSensor) CollectProc(pid int, out *Proc) error {
+	p, err := s.fs.Proc(pid)
+	if err != nil {
+		return err
+	}
 	io, err := p.IO()
 	if err != nil {
 		return err

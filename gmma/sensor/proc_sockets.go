@@ -12,18 +12,22 @@ const SocketSensorName = "proc_sockets"
 
 // SocketSensor counts a process's open sockets (fd links "socket:[inode]")
 // and keeps their inodes for the network sensor.
-type SocketSensor struct{}
+type SocketSensor struct{ fs procfs.FS }
 
 var _ ProcSensor = (*SocketSensor)(nil)
 
 // NewSocketSensor returns the socket sensor.
-func NewSocketSensor() *SocketSensor { return &SocketSensor{} }
+func NewSocketSensor(fs procfs.FS) *SocketSensor { return &SocketSensor{fs: fs} }
 
 // Name implements ProcSensor.
 func (*SocketSensor) Name() string { return SocketSensorName }
 
 // CollectProc implements ProcSensor.
-func (*SocketSensor) CollectProc(p procfs.Proc, out *Proc) error {
+func (s *SocketSensor) CollectProc(pid int, out *Proc) error {
+	p, err := s.fs.Proc(pid)
+	if err != nil {
+		return err
+	}
 	targets, err := p.FileDescriptorTargets()
 	if err != nil {
 		return err

@@ -15,8 +15,9 @@ import (
 type ProcSensor interface {
 	// Name identifies the sensor in configuration and errors.
 	Name() string
-	// CollectProc reads p's counters into out.
-	CollectProc(p procfs.Proc, out *Proc) error
+	// CollectProc reads process pid's counters into out; an error wrapping
+	// os.ErrNotExist means the process is gone.
+	CollectProc(pid int, out *Proc) error
 }
 
 // SessionSensor fills session-wide fields after the per-process pass.
@@ -80,7 +81,7 @@ func Default(cfg Config) (*Registry, error) {
 		return nil, err
 	}
 	for _, s := range []any{
-		NewStatSensor(), NewIOSensor(), NewSocketSensor(),
+		NewStatSensor(r.cfg.ProcRoot), NewIOSensor(r.fs), NewSocketSensor(r.fs),
 		NewCgroupSensor(), NewDiskSensor(), NewNetSensor(r.cfg.ProcRoot),
 		NewNodeCPUSensor(r.fs), NewNodeMemSensor(r.fs), NewNodeDiskSensor(r.cfg.DiskRoot), NewNodeNetSensor(r.fs),
 	} {
@@ -163,13 +164,9 @@ func (r *Registry) Session(t *Target) (Session, error) {
 }
 
 func (r *Registry) proc(sensors []ProcSensor, pid int) (Proc, bool) {
-	p, err := r.fs.Proc(pid)
-	if err != nil {
-		return Proc{}, false
-	}
 	out := Proc{PID: pid}
 	for _, s := range sensors {
-		if err := s.CollectProc(p, &out); err != nil {
+		if err := s.CollectProc(pid, &out); err != nil {
 			if os.IsNotExist(err) || errors.Is(err, os.ErrNotExist) {
 				return Proc{}, false
 			}

@@ -78,8 +78,8 @@ func TestRegistry(t *testing.T) {
 		s    any
 		want error
 	}{
-		{"first", sensor.NewStatSensor(), nil},
-		{"duplicate", sensor.NewStatSensor(), sensor.ErrDuplicate},
+		{"first", sensor.NewStatSensor(""), nil},
+		{"duplicate", sensor.NewStatSensor(""), sensor.ErrDuplicate},
 		{"not a sensor", 42, errAny},
 	}
 	for _, c := range cases {
