@@ -18,6 +18,9 @@ import (
 	"syscall"
 	"testing"
 	"time"
+	"unsafe"
+
+	"golang.org/x/sys/unix"
 
 	"github.com/igrid/igrid/gmma/cgroup"
 )
@@ -48,6 +51,8 @@ func MaybeChild() {
 		os.Exit(121)
 	}
 	if f, ok := builtins[argv[0]]; ok {
+		// Name the process like a program would be named (comm).
+		_ = unix.Prctl(unix.PR_SET_NAME, uintptr(unsafe.Pointer(&append([]byte(strings.TrimPrefix(argv[0], "gmmatest-")), 0)[0])), 0, 0, 0)
 		os.Exit(f(argv[1:]))
 	}
 	path, err := exec.LookPath(argv[0])

@@ -5,6 +5,8 @@ import (
 	"fmt"
 	"os"
 	"sort"
+	"strconv"
+	"strings"
 	"sync"
 	"time"
 
@@ -175,6 +177,21 @@ func (r *Registry) proc(sensors []ProcSensor, pid int) (Proc, bool) {
 		}
 	}
 	return out, true
+}
+
+// Uptime reads the seconds since boot (/proc/uptime), the clock of the
+// processes' start times.
+func (r *Registry) Uptime() (float64, error) {
+	var buf [128]byte
+	n, err := readSmall(r.cfg.ProcRoot+"/uptime", buf[:])
+	if err != nil {
+		return 0, err
+	}
+	f := strings.Fields(string(buf[:n]))
+	if len(f) == 0 {
+		return 0, fmt.Errorf("sensor: empty uptime")
+	}
+	return strconv.ParseFloat(f[0], 64)
 }
 
 // Node samples the node.
