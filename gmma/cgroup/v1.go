@@ -7,6 +7,7 @@ import (
 	"os"
 	"path/filepath"
 	"sort"
+	"strings"
 	"syscall"
 	"time"
 
@@ -165,8 +166,16 @@ func (g *v1Group) Kill(ctx context.Context) error {
 
 // killOnce freezes the group so nothing forks, SIGKILLs each process, thaws.
 func (g *v1Group) killOnce() error {
-	if err := g.cg.Freeze(); err != nil {
-		return fmt.Errorf("cgroup v1 %s: freeze: %w", g.name, err)
+	// Bounded freeze: the v1 freezer can sit in FREEZING while a fork bomb
+	// races it, and containerd's Freeze waits for FROZEN without a deadline.
+	// Killing works frozen or not; frozen only stops new forks meanwhile.
+	fdir := g.dirs[cgroup1.Freezer]
+	_ = os.WriteFile(filepath.Join(fdir, "freezer.state"), []byte("FROZEN"), 0)
+	for i := 0; i < 50; i++ {
+		if b, _ := os.ReadFile(filepath.Join(fdir, "freezer.state")); strings.TrimSpace(string(b)) == "FROZEN" {
+			break
+		}
+		time.Sleep(2 * time.Millisecond)
 	}
 	pids, err := g.Pids()
 	for _, p := range pids {
@@ -174,7 +183,7 @@ func (g *v1Group) killOnce() error {
 			err = errors.Join(err, e)
 		}
 	}
-	if e := g.cg.Thaw(); e != nil {
+	if e := os.WriteFile(filepath.Join(fdir, "freezer.state"), []byte("THAWED"), 0); e != nil {
 		err = errors.Join(err, e)
 	}
 	if err != nil {
