@@ -19,8 +19,12 @@ type MonitorConfig struct {
 	Node, Cluster string
 	// Interval between samples; the session policy sets it (default 1s).
 	Interval time.Duration
-	// Sensors to run; default sensor.Default on /proc.
+	// Sensors to run; default sensor.Default on /proc with the I/O and
+	// socket sensors on every SlowEvery-th sample.
 	Sensors *sensor.Registry
+	// SlowEvery for the default sensors (default 10: at 1 Hz, I/O and
+	// sockets are read every 10 s; CPU, memory, threads every second).
+	SlowEvery int
 	// Conn, when set, receives every sample on SampleSubject(cluster, node)
 	// (without the per-process detail).
 	Conn   *nats.Conn
@@ -81,7 +85,10 @@ func NewMonitor(cfg MonitorConfig) (*Monitor, error) {
 		cfg.Logger = slog.Default()
 	}
 	if cfg.Sensors == nil {
-		r, err := sensor.Default(sensor.Config{Now: cfg.Now})
+		if cfg.SlowEvery <= 0 {
+			cfg.SlowEvery = 10
+		}
+		r, err := sensor.Default(sensor.Config{Now: cfg.Now, SlowEvery: cfg.SlowEvery})
 		if err != nil {
 			return nil, err
 		}

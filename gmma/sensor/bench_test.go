@@ -60,6 +60,17 @@ func BenchmarkStatPerProcess(b *testing.B) {
 			}
 		}
 	})
+	b.Run("proc_stat_first_read", func(b *testing.B) {
+		var out sensor.Proc
+		for i := 0; i < b.N; i++ {
+			s := sensor.NewStatSensor("") // no file kept open yet: open + read + parse
+			if err := s.CollectProc(pid, &out); err != nil {
+				b.Fatal(err)
+			}
+			s.Sweep()
+			s.Sweep()
+		}
+	})
 	for _, ps := range []sensor.ProcSensor{sensor.NewStatSensor(""), sensor.NewIOSensor(reg.FS()), sensor.NewSocketSensor(reg.FS())} {
 		b.Run(ps.Name(), func(b *testing.B) {
 			var out sensor.Proc

@@ -9,7 +9,7 @@ const IOSensorName = "proc_io"
 // read and write.
 type IOSensor struct{ fs procfs.FS }
 
-var _ ProcSensor = (*IOSensor)(nil)
+var _ SlowSensor = (*IOSensor)(nil)
 
 // NewIOSensor returns the I/O sensor.
 func NewIOSensor(fs procfs.FS) *IOSensor { return &IOSensor{fs: fs} }
@@ -30,4 +30,10 @@ func (s *IOSensor) CollectProc(pid int, out *Proc) error {
 	out.ReadBytes = io.ReadBytes
 	out.WriteBytes = io.WriteBytes
 	return nil
+}
+
+// Carry implements SlowSensor.
+func (*IOSensor) Carry(from, to *Proc) {
+	to.ReadBytes = from.ReadBytes
+	to.WriteBytes = from.WriteBytes
 }

@@ -14,7 +14,7 @@ const SocketSensorName = "proc_sockets"
 // and keeps their inodes for the network sensor.
 type SocketSensor struct{ fs procfs.FS }
 
-var _ ProcSensor = (*SocketSensor)(nil)
+var _ SlowSensor = (*SocketSensor)(nil)
 
 // NewSocketSensor returns the socket sensor.
 func NewSocketSensor(fs procfs.FS) *SocketSensor { return &SocketSensor{fs: fs} }
@@ -46,4 +46,10 @@ func (s *SocketSensor) CollectProc(pid int, out *Proc) error {
 		out.SocketInodes = append(out.SocketInodes, ino)
 	}
 	return nil
+}
+
+// Carry implements SlowSensor.
+func (*SocketSensor) Carry(from, to *Proc) {
+	to.Sockets = from.Sockets
+	to.SocketInodes = from.SocketInodes
 }

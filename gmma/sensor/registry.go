@@ -45,6 +45,18 @@ type Config struct {
 	DiskRoot string
 	// Now is the clock; default time.Now.
 	Now func() time.Time
+	// SlowEvery runs the costly per-process sensors (those with a Carry
+	// method: I/O, sockets) on every SlowEvery-th pass only and carries their
+	// last values in between (default 1: every pass).
+	SlowEvery int
+}
+
+// SlowSensor is a ProcSensor that may skip passes: Carry copies the fields
+// it fills from the last full pass.
+type SlowSensor interface {
+	ProcSensor
+	// Carry copies this sensor's fields from a previous sample.
+	Carry(from, to *Proc)
 }
 
 // Registry runs the sensors it holds.
@@ -56,6 +68,9 @@ type Registry struct {
 	sess  []SessionSensor
 	node  []NodeSensor
 	names map[string]bool
+	// last full values per session and pid, for the slow sensors
+	passes map[string]uint64
+	carry  map[string]map[int]Proc
 }
 
 // NewRegistry returns an empty registry reading cfg.ProcRoot.
@@ -69,11 +84,14 @@ func NewRegistry(cfg Config) (*Registry, error) {
 	if cfg.Now == nil {
 		cfg.Now = time.Now
 	}
+	if cfg.SlowEvery <= 0 {
+		cfg.SlowEvery = 1
+	}
 	fs, err := procfs.NewFS(cfg.ProcRoot)
 	if err != nil {
 		return nil, fmt.Errorf("sensor: procfs root %s: %w", cfg.ProcRoot, err)
 	}
-	return &Registry{cfg: cfg, fs: fs, names: map[string]bool{}}, nil
+	return &Registry{cfg: cfg, fs: fs, names: map[string]bool{}, passes: map[string]uint64{}, carry: map[string]map[int]Proc{}}, nil
 }
 
 // Default returns a registry with every sensor of this package.
@@ -148,13 +166,27 @@ func (r *Registry) Session(t *Target) (Session, error) {
 	}
 	r.mu.Lock()
 	procs, sess := r.procs, r.sess
+	pass := r.passes[t.Session]
+	r.passes[t.Session] = pass + 1
+	prev := r.carry[t.Session]
 	r.mu.Unlock()
+	full := pass%uint64(r.cfg.SlowEvery) == 0
+	next := make(map[int]Proc, len(pids))
 	out.Procs = make([]Proc, 0, len(pids))
 	for _, pid := range pids {
-		p, ok := r.proc(procs, pid)
+		old, had := prev[pid]
+		p, ok := r.proc(procs, pid, full, old, had)
 		if ok {
 			out.Procs = append(out.Procs, p)
+			if r.cfg.SlowEvery > 1 {
+				next[pid] = p
+			}
 		}
+	}
+	if r.cfg.SlowEvery > 1 {
+		r.mu.Lock()
+		r.carry[t.Session] = next
+		r.mu.Unlock()
 	}
 	var errs error
 	for _, s := range sess {
@@ -165,9 +197,23 @@ func (r *Registry) Session(t *Target) (Session, error) {
 	return out, errs
 }
 
-func (r *Registry) proc(sensors []ProcSensor, pid int) (Proc, bool) {
+// Forget drops a session's carried values (it ended).
+func (r *Registry) Forget(session string) {
+	r.mu.Lock()
+	delete(r.passes, session)
+	delete(r.carry, session)
+	r.mu.Unlock()
+}
+
+func (r *Registry) proc(sensors []ProcSensor, pid int, full bool, old Proc, had bool) (Proc, bool) {
 	out := Proc{PID: pid}
 	for _, s := range sensors {
+		// A slow sensor skips the pass when the same process (same start
+		// time, read by the stat sensor that runs first) was measured before.
+		if slow, ok := s.(SlowSensor); ok && !full && had && old.StartTicks == out.StartTicks {
+			slow.Carry(&old, &out)
+			continue
+		}
 		if err := s.CollectProc(pid, &out); err != nil {
 			if os.IsNotExist(err) || errors.Is(err, os.ErrNotExist) {
 				return Proc{}, false
@@ -194,11 +240,21 @@ func (r *Registry) Uptime() (float64, error) {
 	return strconv.ParseFloat(f[0], 64)
 }
 
-// Node samples the node.
+// Sweeper is a sensor holding per-process resources; Sweep releases those
+// of processes not read since the last Sweep.
+type Sweeper interface{ Sweep() }
+
+// Node samples the node. It ends a pass: afterwards the sensors release what
+// they held for processes that were not sampled in it.
 func (r *Registry) Node() (Node, error) {
 	out := Node{Time: r.cfg.Now()}
 	r.mu.Lock()
 	node := r.node
+	for _, s := range r.procs {
+		if sw, ok := s.(Sweeper); ok {
+			sw.Sweep()
+		}
+	}
 	r.mu.Unlock()
 	var errs error
 	for _, s := range node {

@@ -61,13 +61,23 @@ func (n *NetSensor) CollectSession(t *Target, out *Session) error {
 	if n.dump == nil {
 		return nil
 	}
+	n.mu.Lock()
+	st := n.seen[t.Session]
+	n.mu.Unlock()
+	if !hasSockets(out.Procs) && (st == nil || len(st.open) == 0) {
+		// No socket now and none open before: nothing to look up.
+		if st != nil {
+			out.NetRxBytes, out.NetTxBytes = st.retired.Received, st.retired.Acked
+		}
+		return nil
+	}
 	all, err := n.dump.DumpTCP()
 	if err != nil {
 		return err
 	}
 	n.mu.Lock()
 	defer n.mu.Unlock()
-	st := n.seen[t.Session]
+	st = n.seen[t.Session]
 	if st == nil {
 		st = &netState{open: map[uint64]SocketBytes{}}
 		n.seen[t.Session] = st
@@ -100,4 +110,13 @@ func (n *NetSensor) Forget(session string) {
 	n.mu.Lock()
 	delete(n.seen, session)
 	n.mu.Unlock()
+}
+
+func hasSockets(ps []Proc) bool {
+	for _, p := range ps {
+		if len(p.SocketInodes) > 0 {
+			return true
+		}
+	}
+	return false
 }
