@@ -86,6 +86,12 @@ func (a *Agent) startSession(st *proto.StartSession) (proto.CommandReply, error)
 			SSH: &proto.SSHConnect{Host: a.cfg.SSHHost, Port: a.sshPort, User: st.User},
 		}},
 	}
+	if err := a.gmma.sessionStarted(st.SessionID, acct.UID, acct.GID, acct.Home, st); err != nil {
+		if rerr := a.accounts.Release(st.SessionID); rerr != nil {
+			err = errors.Join(err, rerr)
+		}
+		return proto.CommandReply{}, err
+	}
 	a.addSession(s)
 	a.log.Info("session started", "session", st.SessionID, "user", st.User, "class", class.Name,
 		"account", acct.Name, "end", st.End.UTC().Format(time.RFC3339))
@@ -150,7 +156,8 @@ func (a *Agent) endSession(id, why string) error {
 		return nil
 	}
 	a.ssh.EndSession(id)
-	err := a.accounts.Release(id)
+	gerr := a.gmma.sessionEnded(id)
+	err := errors.Join(gerr, a.accounts.Release(id))
 	if err != nil {
 		err = fmt.Errorf("end %s: %w", id, err)
 	}
