@@ -1,0 +1,76 @@
+package node
+
+import (
+	"fmt"
+	"io"
+	"net/http/httptest"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/igrid/igrid/gmma"
+	"github.com/igrid/igrid/sac"
+)
+
+// TestSessionCgroupAndGMMA: a started session gets a cgroup with its SLA's
+// process limit; a process of its account is adopted into it and counted by
+// the monitoring agent; /metrics shows the session; SAC answers on the
+// node's socket; ending the session removes the group.
+func TestSessionCgroupAndGMMA(t *testing.T) {
+	if os.Geteuid() != 0 {
+		t.Skip("needs root: creates a real session cgroup and runs a process as the dynamic account")
+	}
+	n := startNode(t)
+	now := time.Now()
+	cmd := n.startCmd("s-gmma1", "alice", now.Add(-time.Second), now.Add(time.Hour))
+	cmd.Start.SLA.MaxProcesses = 40
+	cmd.Start.SLA.CPUPercent = 50
+	if r := n.request(t, cmd); r.Error != "" {
+		t.Fatal(r.Error)
+	}
+	grp, ok := n.SessionCgroup("s-gmma1")
+	if !ok {
+		t.Fatal("no session cgroup")
+	}
+	acct, _ := n.Accounts().Lookup("s-gmma1")
+	if grp.Version() == 1 {
+		b, err := os.ReadFile(filepath.Join(grp.Dir(), "pids.max"))
+		if err != nil || strings.TrimSpace(string(b)) != "40" {
+			t.Fatalf("pids.max = %q, %v; want 40", b, err)
+		}
+	}
+	sleeper := exec.Command("sleep", "60")
+	sleeper.SysProcAttr = &syscall.SysProcAttr{Credential: &syscall.Credential{Uid: acct.UID, Gid: acct.GID}}
+	if err := sleeper.Start(); err != nil {
+		t.Fatal(err)
+	}
+	defer func() { _ = sleeper.Process.Kill(); _, _ = sleeper.Process.Wait() }()
+	checkFor(t, 10*time.Second, func() error {
+		u, _, ok := n.Monitor().Latest("s-gmma1")
+		if !ok || u.Processes < 1 {
+			return fmt.Errorf("monitor sees %+v", u)
+		}
+		return nil
+	})
+	rec := httptest.NewRecorder()
+	gmma.Handler(n.gmma.reg).ServeHTTP(rec, httptest.NewRequest("GET", "/metrics", nil))
+	body, _ := io.ReadAll(rec.Body)
+	if !strings.Contains(string(body), `igrid_gmma_session_limit{parameter="processes",session="s-gmma1"} 40`) {
+		t.Fatalf("/metrics lacks the session's process limit:\n%s", body)
+	}
+	d, err := sac.Ask(n.SACSocket(), "vim", nil)
+	if err != nil || d.Reason != sac.ReasonUnknownCaller {
+		t.Fatalf("SAC for root (no session) = %+v, %v", d, err)
+	}
+	n.end(t, "s-gmma1")
+	if _, err := os.Stat(grp.Dir()); !os.IsNotExist(err) {
+		t.Fatalf("cgroup %s still there after the end", grp.Dir())
+	}
+	if _, err := sleeper.Process.Wait(); err != nil {
+		t.Fatal(err)
+	}
+}
