@@ -153,5 +153,7 @@ func nodeCmd() *cobra.Command {
 	f.StringVar(&cfg.DataDir, "data", "/var/lib/igrid/node", "node state directory (host key)")
 	f.StringVar(&cfg.PoliciesDir, "policies", "/etc/igrid/policies", "policy class directory")
 	f.BoolVar(&cfg.RemoveAccounts, "remove-accounts", false, "delete the pool accounts at shutdown")
+	f.StringVar(&cfg.MetricsAddr, "metrics-listen", "", "serve Prometheus /metrics there (e.g. 127.0.0.1:9101)")
+	f.DurationVar(&cfg.SampleInterval, "sample-interval", time.Second, "GMMA monitoring period")
 	return cmd
 }
