@@ -2,6 +2,7 @@ package gmma_test
 
 import (
 	"bufio"
+	"context"
 	"os/exec"
 	"strconv"
 	"strings"
@@ -74,4 +75,57 @@ func BenchmarkAgent1000Procs(b *testing.B) {
 			b.ReportMetric(cpu.Seconds()/float64(b.N)*100, "core%@1Hz")
 		})
 	}
+}
+
+// BenchmarkViolationToAction starts a CPU hog per iteration in a session
+// sampled every 100 ms and measures the time from its start to the renice
+// (the enforcer acts in the sample that first measures the breach), and
+// separately the enforcer's own decision time from the end of that sample.
+func BenchmarkViolationToAction(b *testing.B) {
+	const period = 100 * time.Millisecond
+	acted := make(chan time.Time, 16)
+	enf, err := gmma.NewEnforcer(gmma.EnforcerConfig{Node: "bench", Policy: gmma.EnforcePolicy{KillAbove: 1000},
+		OnAct: func(ev gmma.AuditEvent) {
+			if ev.Action == gmma.ActionReniceDown {
+				acted <- time.Now()
+			}
+		}})
+	if err != nil {
+		b.Fatal(err)
+	}
+	var worst, total, decide time.Duration
+	for i := 0; i < b.N; i++ {
+		m, err := gmma.NewMonitor(gmma.MonitorConfig{Node: "bench", Interval: period})
+		if err != nil {
+			b.Fatal(err)
+		}
+		var sampled time.Time
+		m.Subscribe(func(gmma.Sample) { sampled = time.Now() })
+		m.Subscribe(enf.Observe)
+		hog := exec.Command("sh", "-c", "while :; do :; done")
+		start := time.Now()
+		if err := hog.Start(); err != nil {
+			b.Fatal(err)
+		}
+		id := "s-" + strconv.Itoa(i)
+		_ = m.Watch(id, sensor.Target{PIDs: []int{hog.Process.Pid}}, gmma.SLA{CPUPercent: 20})
+		_ = m.Start()
+		select {
+		case at := <-acted:
+			lat := at.Sub(start)
+			total += lat
+			worst = max(worst, lat)
+			decide += at.Sub(sampled)
+		case <-time.After(10 * time.Second):
+			b.Fatal("no renice within 10s")
+		}
+		_ = m.Shutdown(context.Background())
+		enf.Disarm(id)
+		_ = hog.Process.Kill()
+		_ = hog.Wait()
+	}
+	b.ReportMetric(float64(total.Microseconds())/float64(b.N)/1000, "avg-ms")
+	b.ReportMetric(float64(worst.Microseconds())/1000, "max-ms")
+	b.ReportMetric(float64(decide.Microseconds())/float64(b.N), "decide-µs")
+	b.ReportMetric(float64(period.Milliseconds()+10), "budget-ms")
 }
