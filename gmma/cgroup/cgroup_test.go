@@ -6,6 +6,7 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+	"syscall"
 	"testing"
 	"time"
 
@@ -145,8 +146,9 @@ func contains(s []int, x int) bool {
 }
 
 // TestForkBombStopsAtPidLimit: a fork bomb run by the dynamic account
-// never gets past pids.max, and once the bomb is killed the session's group
-// runs new programs again.
+// never gets past pids.max; killing the bomb (its process group, the
+// application) leaves the rest of the session alive, and the session runs
+// new programs again.
 func TestForkBombStopsAtPidLimit(t *testing.T) {
 	gmmatest.RequireRoot(t)
 	if v, _ := cgroup.Detect(); v == 2 && !controller("pids") {
@@ -155,6 +157,7 @@ func TestForkBombStopsAtPidLimit(t *testing.T) {
 	acct := gmmatest.NewAccount(t)
 	const limit = 25
 	g := newGroup(t, 0, cgroup.Limits{MaxProcs: limit})
+	shell := gmmatest.Start(t, g, acct, "sleep", "300") // the session's other work
 	bomb := gmmatest.Start(t, g, acct, "sh", "-c", "b() { b | b & }; b; sleep 30")
 	var peak uint64
 	gmmatest.CheckFor(t, 20*time.Second, "forks refused at the limit", func() bool {
@@ -162,24 +165,27 @@ func TestForkBombStopsAtPidLimit(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		if u.Pids > peak {
-			peak = u.Pids
-		}
-		return u.PidsLimitHits > 0
+		peak = max(peak, u.Pids)
+		return u.PidsLimitHits > 0 || u.Pids >= limit
 	})
 	if peak > limit {
 		t.Fatalf("pids.current peaked at %d, above the limit %d", peak, limit)
 	}
-	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
-	defer cancel()
-	if err := g.Kill(ctx); err != nil {
-		t.Fatal(err)
+	// Kill the application: every process of the bomb's process group.
+	gmmatest.CheckFor(t, 10*time.Second, "bomb gone", func() bool {
+		err := syscall.Kill(-bomb.Pid(), syscall.SIGKILL)
+		return errors.Is(err, syscall.ESRCH) && bomb.Exited()
+	})
+	if shell.Exited() {
+		t.Fatal("the session's other process died with the bomb")
 	}
-	gmmatest.CheckFor(t, 5*time.Second, "bomb reaped", bomb.Exited)
 	after := gmmatest.Start(t, g, acct, "true")
 	gmmatest.CheckFor(t, 5*time.Second, "a new program runs in the session", after.Exited)
 	if !after.Cmd.ProcessState.Success() {
-		t.Fatalf("after the bomb, `true` in the session: %v", after.Cmd.ProcessState)
+		t.Fatalf("after the bomb, `true` in the session: %v: %s", after.Cmd.ProcessState, after.Stderr.String())
+	}
+	if pids, _ := g.Pids(); len(pids) != 1 || pids[0] != shell.Pid() {
+		t.Fatalf("after the bomb the session holds %v, want only %d", pids, shell.Pid())
 	}
 }
 
