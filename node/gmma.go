@@ -2,6 +2,7 @@ package node
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -17,6 +18,7 @@ import (
 	"github.com/igrid/igrid/gmma"
 	"github.com/igrid/igrid/gmma/cgroup"
 	"github.com/igrid/igrid/gmma/sensor"
+	"github.com/igrid/igrid/internal/bus"
 	"github.com/igrid/igrid/internal/proto"
 	"github.com/igrid/igrid/sac"
 )
@@ -64,7 +66,10 @@ func (a *Agent) startGMMA() error {
 	if g.enf, err = gmma.NewEnforcer(gmma.EnforcerConfig{Node: a.cfg.Name, Conn: a.nc, Logger: g.log,
 		OnAct: g.metrics.Acted,
 		Hooks: gmma.Hooks{
-			Warn: func(id, msg string) { a.ssh.Warn(id, msg) },
+			Warn: func(id, msg string) {
+				a.ssh.Warn(id, msg)
+				a.notifyWarn(id, msg)
+			},
 			EndSession: func(id, why string) {
 				go a.track(func() { _ = a.endSession(id, "enforcer: "+why) })
 			},
@@ -249,4 +254,16 @@ func (g *gmmaNode) shutdown(ctx context.Context) error {
 		errs = append(errs, g.httpSrv.Shutdown(ctx))
 	}
 	return errors.Join(errs...)
+}
+
+// notifyWarn publishes an enforcer warning as a notification of the
+// session's user (igrid.notify.<user>.<session>.warn), beside the terminals.
+func (a *Agent) notifyWarn(id, msg string) {
+	s := a.getSession(id)
+	if s == nil || a.nc == nil {
+		return
+	}
+	b, _ := json.Marshal(map[string]any{"event": "warn", "source": "gmma", "session": id,
+		"user": s.binding.User, "node": a.cfg.Name, "time": time.Now().UTC(), "message": msg})
+	_ = a.nc.Publish(bus.NotifySubject(s.binding.User, id, "warn"), b)
 }

@@ -1,6 +1,7 @@
 package node
 
 import (
+	"encoding/json"
 	"fmt"
 	"io"
 	"net/http/httptest"
@@ -13,7 +14,9 @@ import (
 	"time"
 
 	"github.com/igrid/igrid/gmma"
+	"github.com/igrid/igrid/internal/bus"
 	"github.com/igrid/igrid/sac"
+	"github.com/nats-io/nats.go"
 )
 
 // TestSessionCgroupAndGMMA: a started session gets a cgroup with its SLA's
@@ -29,6 +32,15 @@ func TestSessionCgroupAndGMMA(t *testing.T) {
 	cmd := n.startCmd("s-gmma1", "alice", now.Add(-time.Second), now.Add(time.Hour))
 	cmd.Start.SLA.MaxProcesses = 40
 	cmd.Start.SLA.CPUPercent = 50
+	cmd.Start.SLA.DiskMB = 1
+	notes, err := n.nc.SubscribeSync("igrid.notify.alice.s-gmma1.warn")
+	if err != nil {
+		t.Fatal(err)
+	}
+	audit, err := n.nc.SubscribeSync(bus.AuditSubject("tn"))
+	if err != nil {
+		t.Fatal(err)
+	}
 	if r := n.request(t, cmd); r.Error != "" {
 		t.Fatal(r.Error)
 	}
@@ -62,6 +74,28 @@ func TestSessionCgroupAndGMMA(t *testing.T) {
 	if !strings.Contains(string(body), `igrid_gmma_session_limit{parameter="processes",session="s-gmma1"} 40`) {
 		t.Fatalf("/metrics lacks the session's process limit:\n%s", body)
 	}
+	// Past the disk quota: a warning reaches the user as a notification and
+	// the audit trail carries the measurement.
+	if err := os.WriteFile(filepath.Join(acct.Home, "big"), make([]byte, 2<<20), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	msg, err := notes.NextMsg(15 * time.Second)
+	if err != nil || !strings.Contains(string(msg.Data), "disk_mb") {
+		t.Fatalf("disk warning notification: %v %s", err, msgData(msg))
+	}
+	var ev gmma.AuditEvent
+	for {
+		m, err := audit.NextMsg(5 * time.Second)
+		if err != nil {
+			t.Fatalf("no disk audit event: %v", err)
+		}
+		if json.Unmarshal(m.Data, &ev) == nil && ev.Parameter == "disk_mb" {
+			break
+		}
+	}
+	if ev.Action != gmma.ActionWarn || ev.Measured < 2 || ev.Limit != 1 || ev.Session != "s-gmma1" {
+		t.Fatalf("disk audit event = %+v", ev)
+	}
 	d, err := sac.Ask(n.SACSocket(), "vim", nil)
 	if err != nil || d.Reason != sac.ReasonUnknownCaller {
 		t.Fatalf("SAC for root (no session) = %+v, %v", d, err)
@@ -73,4 +107,11 @@ func TestSessionCgroupAndGMMA(t *testing.T) {
 	if _, err := sleeper.Process.Wait(); err != nil {
 		t.Fatal(err)
 	}
+}
+
+func msgData(m *nats.Msg) string {
+	if m == nil {
+		return ""
+	}
+	return string(m.Data)
 }
