@@ -89,6 +89,17 @@ func (p *Predictor) Observe(s Sample) {
 	}
 }
 
+// ObserveGrid records the top of the hierarchy's application summaries
+// (GridView.Apps): each reporter's p95 becomes one observation, so a DRM-side
+// predictor learns from every node without their raw samples.
+func (p *Predictor) ObserveGrid(apps []AppSummary) {
+	for _, a := range apps {
+		if a.CPUPercent.N > 0 {
+			p.Add(a.App, a.CPUP95, a.BwP95)
+		}
+	}
+}
+
 // Update recomputes every profile, writes the changed ones through the hook
 // and returns them.
 func (p *Predictor) Update() ([]sac.Profile, error) {

@@ -56,3 +56,19 @@ func TestWindowPercentile(t *testing.T) {
 		}
 	}
 }
+
+func TestPredictorFromGridSummaries(t *testing.T) {
+	p := gmma.NewPredictor(gmma.PredictorConfig{MinSamples: 3})
+	for i := 0; i < 3; i++ {
+		p.ObserveGrid([]gmma.AppSummary{{App: "make", CPUPercent: gmma.Stat{N: 5}, CPUP95: 60, BwP95: 2}, {App: "idle"}})
+	}
+	if _, err := p.Update(); err != nil {
+		t.Fatal(err)
+	}
+	if pr, ok := p.Profile("make"); !ok || pr.CPUPercent != 60 || pr.BandwidthKbps != 2 {
+		t.Fatalf("make profile = %+v, %v", pr, ok)
+	}
+	if _, ok := p.Profile("idle"); ok {
+		t.Fatal("an application with no samples got a profile")
+	}
+}

@@ -134,16 +134,27 @@ func (g *gmmaNode) sessionForUID(uid uint32) (string, bool) {
 	return "", false
 }
 
-// adoptLoop moves the accounts' stray processes into their session groups.
+// predictEvery is how many samples pass between predictor updates.
+const predictEvery = 30
+
+// adoptLoop moves the accounts' stray processes into their session groups
+// every sample and refreshes the application profiles every predictEvery.
 func (g *gmmaNode) adoptLoop(every time.Duration) {
 	defer g.wg.Done()
 	t := time.NewTicker(every)
 	defer t.Stop()
-	for {
+	for n := 1; ; n++ {
 		select {
 		case <-g.stop:
 			return
 		case <-t.C:
+		}
+		if n%predictEvery == 0 {
+			if ch, err := g.pred.Update(); err != nil {
+				g.log.Warn("predictor update", "err", err)
+			} else if len(ch) > 0 {
+				g.log.Debug("application profiles moved", "changed", len(ch))
+			}
 		}
 		g.mu.Lock()
 		for id, grp := range g.groups {
