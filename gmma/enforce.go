@@ -53,6 +53,11 @@ type EnforcePolicy struct {
 	DiskGrace     time.Duration // over the disk quota this long → DiskAction (1m)
 	DiskAction    Action        // warn (default) or end
 	BandwidthAct  Action        // warn (default) or end, after DiskGrace too
+	// CPUAction is what an application over its CPU share gets: kill
+	// (default: renice, then kill when far over), renice (never kill), warn
+	// (tell the user only), none, or end (end the session once the session
+	// is over its CPU limit for KillGrace).
+	CPUAction Action
 }
 
 // DefaultEnforcePolicy is used for unset fields.
@@ -89,6 +94,9 @@ func (p EnforcePolicy) withDefaults() EnforcePolicy {
 	}
 	if p.BandwidthAct == "" {
 		p.BandwidthAct = d.BandwidthAct
+	}
+	if p.CPUAction == "" {
+		p.CPUAction = ActionKill
 	}
 	return p
 }
@@ -149,6 +157,7 @@ type enfState struct {
 	ended      bool
 	timer      *time.Timer
 	timeWarned bool
+	pol        *EnforcePolicy // the session's own policy; nil = the enforcer's
 }
 
 // NewEnforcer returns an enforcer.
@@ -211,6 +220,25 @@ func (e *Enforcer) Arm(session string, sla SLA) {
 	})
 }
 
+// SetPolicy gives one session its own thresholds and actions (from its
+// class's session and QoS policies); zero fields take the defaults.
+func (e *Enforcer) SetPolicy(session string, p EnforcePolicy) {
+	p = p.withDefaults()
+	e.mu.Lock()
+	e.st(session).pol = &p
+	e.mu.Unlock()
+}
+
+// policyOf returns the policy in force for a session.
+func (e *Enforcer) policyOf(session string) EnforcePolicy {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	if s := e.state[session]; s != nil && s.pol != nil {
+		return *s.pol
+	}
+	return e.pol
+}
+
 // Disarm forgets a session (it ended).
 func (e *Enforcer) Disarm(session string) {
 	e.mu.Lock()
@@ -239,10 +267,11 @@ func (e *Enforcer) check(u *SessionUsage) {
 	if e.checkUsageTime(u) {
 		return
 	}
-	e.checkCPU(u)
+	pol := e.policyOf(u.Session)
+	e.checkCPU(u, pol)
 	e.checkProcesses(u)
-	e.checkOverFor(u, "disk_mb", ReasonDiskOver, float64(u.DiskBytes)/(1<<20), float64(u.SLA.DiskMB), e.pol.DiskAction)
-	e.checkOverFor(u, "bandwidth_kbps", ReasonBandwidthOver, u.BandwidthKbps, float64(u.SLA.BandwidthKbps), e.pol.BandwidthAct)
+	e.checkOverFor(u, pol, "disk_mb", ReasonDiskOver, float64(u.DiskBytes)/(1<<20), float64(u.SLA.DiskMB), pol.DiskAction)
+	e.checkOverFor(u, pol, "bandwidth_kbps", ReasonBandwidthOver, u.BandwidthKbps, float64(u.SLA.BandwidthKbps), pol.BandwidthAct)
 }
 
 // emit publishes an audit event and tells the observer.
@@ -268,7 +297,11 @@ func (e *Enforcer) warn(u *SessionUsage, ev AuditEvent) {
 	e.mu.Lock()
 	st := e.st(u.Session)
 	now := e.cfg.Now()
-	if last, ok := st.lastWarn[ev.Reason]; ok && now.Sub(last) < e.pol.WarnEvery {
+	every := e.pol.WarnEvery
+	if st.pol != nil {
+		every = st.pol.WarnEvery
+	}
+	if last, ok := st.lastWarn[ev.Reason]; ok && now.Sub(last) < every {
 		e.mu.Unlock()
 		return
 	}

@@ -16,7 +16,7 @@ func (e *Enforcer) checkUsageTime(u *SessionUsage) bool {
 		e.endOnce(u.Session, "usage_time", ReasonUsageTimeOver, u.Elapsed.Seconds(), lim.Seconds())
 		return true
 	}
-	if lim-u.Elapsed <= e.pol.WarnBefore {
+	if lim-u.Elapsed <= e.policyOf(u.Session).WarnBefore {
 		e.mu.Lock()
 		st := e.st(u.Session)
 		first := !st.timeWarned
@@ -32,10 +32,15 @@ func (e *Enforcer) checkUsageTime(u *SessionUsage) bool {
 }
 
 // checkCPU renices applications above their share down, those back below it
-// up, and kills those far over it for longer than the grace period.
-func (e *Enforcer) checkCPU(u *SessionUsage) {
+// up, and kills those far over it for longer than the grace period — or
+// less, as the session's CPU action says.
+func (e *Enforcer) checkCPU(u *SessionUsage, pol EnforcePolicy) {
 	limit := float64(u.SLA.CPUPercent)
-	if limit <= 0 {
+	if limit <= 0 || pol.CPUAction == "none" {
+		return
+	}
+	if pol.CPUAction == ActionWarn || pol.CPUAction == ActionEnd {
+		e.checkOverFor(u, pol, "cpu_percent", ReasonCPUOverShare, u.CPUPercent, limit, pol.CPUAction)
 		return
 	}
 	active := 0
@@ -49,39 +54,43 @@ func (e *Enforcer) checkCPU(u *SessionUsage) {
 	for _, p := range u.Procs {
 		pids[p.App] = append(pids[p.App], p)
 	}
-	now := u.Time
 	for _, a := range u.Apps {
 		procs := pids[a.App]
-		e.mu.Lock()
-		st := e.st(u.Session)
-		var killNow bool
-		if a.CPUPercent > share*e.pol.KillAbove {
-			since, ok := st.farSince[a.App]
-			if !ok {
-				st.farSince[a.App], since = now, now
-			}
-			killNow = now.Sub(since) >= e.pol.KillGrace
-		} else {
-			delete(st.farSince, a.App)
-		}
-		e.mu.Unlock()
+		killNow := pol.CPUAction == ActionKill && e.farOverFor(u, a, share, pol)
 		ev := AuditEvent{Session: u.Session, App: a.App, PIDs: pidsOf(procs), Parameter: "cpu_percent",
 			Measured: round2(a.CPUPercent), Limit: limit, Share: round2(share)}
 		switch {
 		case killNow:
-			e.kill(u, a, ev)
-		case a.CPUPercent > share*e.pol.ReniceAbove:
-			e.renice(u.Session, procs, ev, +e.pol.ReniceStep)
-		case a.CPUPercent < share*e.pol.ReniceUpBelow:
-			e.renice(u.Session, procs, ev, -e.pol.ReniceStep)
+			e.kill(u, a, ev, pol)
+		case a.CPUPercent > share*pol.ReniceAbove:
+			e.renice(u.Session, procs, ev, +pol.ReniceStep)
+		case a.CPUPercent < share*pol.ReniceUpBelow:
+			e.renice(u.Session, procs, ev, -pol.ReniceStep)
 		}
 	}
 }
 
-func (e *Enforcer) kill(u *SessionUsage, a AppUsage, ev AuditEvent) {
+// farOverFor tracks how long an application has been far over its share
+// and reports whether that is now longer than the grace period.
+func (e *Enforcer) farOverFor(u *SessionUsage, a AppUsage, share float64, pol EnforcePolicy) bool {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	st := e.st(u.Session)
+	if a.CPUPercent <= share*pol.KillAbove {
+		delete(st.farSince, a.App)
+		return false
+	}
+	since, ok := st.farSince[a.App]
+	if !ok {
+		st.farSince[a.App], since = u.Time, u.Time
+	}
+	return u.Time.Sub(since) >= pol.KillGrace
+}
+
+func (e *Enforcer) kill(u *SessionUsage, a AppUsage, ev AuditEvent, pol EnforcePolicy) {
 	ev.Action, ev.Reason = ActionKill, ReasonCPUFarOver
 	ev.Message = fmt.Sprintf("%s killed: %.0f%% CPU, more than %.1f× its share %.0f%% of the session's %.0f%% for %s",
-		a.App, a.CPUPercent, e.pol.KillAbove, ev.Share, ev.Limit, e.pol.KillGrace)
+		a.App, a.CPUPercent, pol.KillAbove, ev.Share, ev.Limit, pol.KillGrace)
 	if err := e.cfg.Hooks.Kill(ev.PIDs); err != nil {
 		ev.Error = err.Error()
 	}
@@ -157,9 +166,9 @@ func (e *Enforcer) checkProcesses(u *SessionUsage) {
 		Message: fmt.Sprintf("session at its process limit: %d of %d (new programs will fail to start)", u.Processes, lim)})
 }
 
-// checkOverFor warns while a parameter is over its limit and takes act once
-// it has been over for the disk grace period.
-func (e *Enforcer) checkOverFor(u *SessionUsage, param, reason string, v, lim float64, act Action) {
+// checkOverFor warns while a parameter is over its limit and, when act is
+// end, ends the session once it has been over for the grace period.
+func (e *Enforcer) checkOverFor(u *SessionUsage, pol EnforcePolicy, param, reason string, v, lim float64, act Action) {
 	if lim <= 0 {
 		return
 	}
@@ -176,7 +185,11 @@ func (e *Enforcer) checkOverFor(u *SessionUsage, param, reason string, v, lim fl
 	}
 	e.mu.Unlock()
 	msg := fmt.Sprintf("%s %.1f over the SLA limit %.0f", param, v, lim)
-	if act == ActionEnd && u.Time.Sub(since) >= e.pol.DiskGrace {
+	grace := pol.DiskGrace
+	if param == "cpu_percent" {
+		grace = pol.KillGrace
+	}
+	if act == ActionEnd && u.Time.Sub(since) >= grace {
 		e.endOnce(u.Session, param, reason, v, lim)
 		return
 	}

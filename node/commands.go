@@ -86,7 +86,7 @@ func (a *Agent) startSession(st *proto.StartSession) (proto.CommandReply, error)
 			SSH: &proto.SSHConnect{Host: a.cfg.SSHHost, Port: a.sshPort, User: st.User},
 		}},
 	}
-	if err := a.gmma.sessionStarted(st.SessionID, acct.UID, acct.GID, acct.Home, st); err != nil {
+	if err := a.gmma.sessionStarted(st.SessionID, acct.UID, acct.GID, acct.Home, st, class); err != nil {
 		if rerr := a.accounts.Release(st.SessionID); rerr != nil {
 			err = errors.Join(err, rerr)
 		}

@@ -20,6 +20,7 @@ import (
 	"github.com/igrid/igrid/gmma/sensor"
 	"github.com/igrid/igrid/internal/bus"
 	"github.com/igrid/igrid/internal/proto"
+	"github.com/igrid/igrid/policies"
 	"github.com/igrid/igrid/sac"
 )
 
@@ -169,7 +170,7 @@ func (g *gmmaNode) adoptLoop(every time.Duration) {
 // sessionStarted creates the session cgroup with the SLA's kernel limits and
 // starts watching the session. Without privilege there is no cgroup and the
 // session is not monitored (logged).
-func (g *gmmaNode) sessionStarted(id string, uid, gid uint32, home string, st *proto.StartSession) error {
+func (g *gmmaNode) sessionStarted(id string, uid, gid uint32, home string, st *proto.StartSession, class *policies.Class) error {
 	if g == nil {
 		return nil
 	}
@@ -194,6 +195,7 @@ func (g *gmmaNode) sessionStarted(id string, uid, gid uint32, home string, st *p
 		_ = grp.Delete()
 		return err
 	}
+	g.enf.SetPolicy(id, EnforcePolicyOf(class))
 	g.enf.Arm(id, sla)
 	g.mu.Lock()
 	g.groups[id], g.uids[id] = grp, uid
@@ -277,4 +279,42 @@ func (a *Agent) notifyWarn(id, msg string) {
 	b, _ := json.Marshal(map[string]any{"event": "warn", "source": "gmma", "session": id,
 		"user": s.binding.User, "node": a.cfg.Name, "time": time.Now().UTC(), "message": msg})
 	_ = a.nc.Publish(bus.NotifySubject(s.binding.User, id, "warn"), b)
+}
+
+// EnforcePolicyOf turns a class's session and QoS policies into the
+// enforcer's thresholds and actions. policies.Action names map as: renice →
+// renice only; kill_application → renice, then kill when far over; warn;
+// none; end_session → end. Disk and bandwidth have no per-application
+// attribution, so kill_application there ends nothing and only warns;
+// throttle (no bandwidth shaper yet) warns too.
+func EnforcePolicyOf(c *policies.Class) gmma.EnforcePolicy {
+	var p gmma.EnforcePolicy
+	if c == nil {
+		return p
+	}
+	if c.QoS.TolerancePercent > 0 {
+		p.ReniceAbove = 1 + float64(c.QoS.TolerancePercent)/100
+	}
+	if c.QoS.Grace > 0 {
+		p.KillGrace, p.DiskGrace = c.QoS.Grace.D(), c.QoS.Grace.D()
+	}
+	cpu := c.QoS.OnExceed.CPU
+	if cpu == "" {
+		cpu = c.Session.OnViolation.CPU
+	}
+	p.CPUAction = map[policies.Action]gmma.Action{"renice": "renice", "kill_application": gmma.ActionKill,
+		"warn": gmma.ActionWarn, "none": "none", "end_session": gmma.ActionEnd, "throttle": "renice"}[cpu]
+	wide := func(a policies.Action) gmma.Action {
+		if a == "end_session" {
+			return gmma.ActionEnd
+		}
+		return gmma.ActionWarn
+	}
+	p.DiskAction = wide(c.Session.OnViolation.DiskQuota)
+	bw := c.QoS.OnExceed.Bandwidth
+	if bw == "" {
+		bw = c.Session.OnViolation.Bandwidth
+	}
+	p.BandwidthAct = wide(bw)
+	return p
 }

@@ -15,6 +15,8 @@ import (
 
 	"github.com/igrid/igrid/gmma"
 	"github.com/igrid/igrid/internal/bus"
+	"github.com/igrid/igrid/internal/proto"
+	"github.com/igrid/igrid/policies"
 	"github.com/igrid/igrid/sac"
 	"github.com/nats-io/nats.go"
 )
@@ -114,4 +116,27 @@ func msgData(m *nats.Msg) string {
 		return ""
 	}
 	return string(m.Data)
+}
+
+func TestEnforcePolicyOf(t *testing.T) {
+	cases := []struct {
+		name string
+		c    *policies.Class
+		want gmma.EnforcePolicy
+	}{
+		{"nil class: defaults", nil, gmma.EnforcePolicy{}},
+		{"qos kill with tolerance and grace", &policies.Class{QoS: policies.QoSPolicy{TolerancePercent: 25, Grace: proto.Duration(5 * time.Second),
+			OnExceed: policies.QoSActions{CPU: "kill_application", Bandwidth: "end_session"}}},
+			gmma.EnforcePolicy{ReniceAbove: 1.25, KillGrace: 5 * time.Second, DiskGrace: 5 * time.Second, CPUAction: gmma.ActionKill,
+				DiskAction: gmma.ActionWarn, BandwidthAct: gmma.ActionEnd}},
+		{"session violation actions", &policies.Class{Session: policies.SessionLimits{OnViolation: policies.Violations{CPU: "renice", DiskQuota: "end_session"}}},
+			gmma.EnforcePolicy{CPUAction: "renice", DiskAction: gmma.ActionEnd, BandwidthAct: gmma.ActionWarn}},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			if got := EnforcePolicyOf(c.c); got != c.want {
+				t.Fatalf("EnforcePolicyOf = %+v, want %+v", got, c.want)
+			}
+		})
+	}
 }
