@@ -5,8 +5,6 @@ import "errors"
 var (
 	// ErrNoConfig is returned when a component lacks a required part.
 	ErrNoConfig = errors.New("gmma: missing configuration")
-	// ErrUnknownSession is returned for a session the component does not watch.
-	ErrUnknownSession = errors.New("gmma: unknown session")
 	// ErrDuplicateSession is returned when a session is watched twice.
 	ErrDuplicateSession = errors.New("gmma: session already watched")
 	// ErrBadLevel is returned for an aggregator level other than cluster or grid.

@@ -61,7 +61,7 @@ func aggregatorCmd() *cobra.Command {
 	f.IntVar(&cfg.FullEvery, "full-every", 6, "send every node's load every this many periods")
 	f.StringVar(&natsURL, "nats-url", "nats://127.0.0.1:4222", "NATS server")
 	f.StringVar(&archive, "archive", "", "SQLite file archiving every published aggregate")
-	f.StringVar(&metricsAddr, "metrics-addr", "", "serve /metrics there")
+	f.StringVar(&metricsAddr, "metrics-listen", "", "serve Prometheus /metrics there")
 	return cmd
 }
 

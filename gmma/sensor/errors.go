@@ -7,6 +7,4 @@ var (
 	ErrNoTarget = errors.New("sensor: target has no cgroup and no pids")
 	// ErrDuplicate is returned when two sensors register the same name.
 	ErrDuplicate = errors.New("sensor: duplicate sensor name")
-	// ErrUnknown is returned when a configuration names a sensor that does not exist.
-	ErrUnknown = errors.New("sensor: unknown sensor")
 )
