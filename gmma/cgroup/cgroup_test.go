@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"strings"
 	"syscall"
@@ -213,4 +214,22 @@ func TestMemoryHogStoppedByKernel(t *testing.T) {
 func controller(name string) bool {
 	b, _ := os.ReadFile("/sys/fs/cgroup/cgroup.controllers")
 	return strings.Contains(" "+string(b)+" ", " "+name+" ")
+}
+
+func TestStartIn(t *testing.T) {
+	gmmatest.RequireRoot(t)
+	for _, v := range versions(t) {
+		t.Run("v"+string(rune('0'+v)), func(t *testing.T) {
+			g := newGroup(t, v, cgroup.Limits{})
+			cmd := exec.Command("sleep", "30")
+			if err := cgroup.StartIn(cmd, g); err != nil {
+				t.Fatal(err)
+			}
+			defer func() { _ = cmd.Process.Kill(); _ = cmd.Wait() }()
+			pids, err := g.Pids()
+			if err != nil || !contains(pids, cmd.Process.Pid) {
+				t.Fatalf("pids %v (%v) lack %d right after StartIn", pids, err, cmd.Process.Pid)
+			}
+		})
+	}
 }
