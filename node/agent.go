@@ -43,6 +43,7 @@ type Agent struct {
 	keys    keyedMutex
 	wg      sync.WaitGroup
 	started bool
+	gmma    *gmmaNode // GMMA agents, SAC and /metrics (node/gmma.go)
 
 	mu       sync.Mutex
 	closing  bool
@@ -134,6 +135,9 @@ func (a *Agent) Start() error {
 	}
 	if a.sub, err = a.nc.Subscribe(bus.CommandSubject(a.cfg.Name), a.onCommand); err != nil {
 		return fmt.Errorf("node %s: subscribe: %w", a.cfg.Name, err)
+	}
+	if err := a.startGMMA(); err != nil {
+		return fmt.Errorf("node %s: gmma: %w", a.cfg.Name, err)
 	}
 	a.started = true
 	a.wg.Add(1)
@@ -229,6 +233,9 @@ func (a *Agent) shutdown(ctx context.Context) error {
 			errs = append(errs, a.endSession(id, "node shutting down"))
 		}
 		errs = append(errs, a.ssh.Shutdown(ctx))
+	}
+	if a.gmma != nil {
+		errs = append(errs, a.gmma.shutdown(ctx))
 	}
 	if a.cfg.RemoveAccounts {
 		errs = append(errs, a.accounts.RemoveAll())

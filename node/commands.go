@@ -75,9 +75,15 @@ func (a *Agent) startSession(st *proto.StartSession) (proto.CommandReply, error)
 		err = a.restoreData(st, acct)
 	}
 	if err == nil {
+		err = a.gmma.sessionStarted(st.SessionID, acct.UID, acct.GID, acct.Home, st, class)
+	}
+	if err == nil {
 		err = a.persistSession(st, acct.Name)
 	}
 	if err != nil {
+		if gerr := a.gmma.sessionEnded(st.SessionID); gerr != nil {
+			err = errors.Join(err, gerr)
+		}
 		if rerr := a.accounts.Release(st.SessionID); rerr != nil {
 			err = errors.Join(err, rerr)
 		}
@@ -163,7 +169,10 @@ func (a *Agent) endSession(id, why string) error {
 		return nil
 	}
 	a.ssh.EndSession(id)
-	err := a.finishSession(id, s.binding.User, s.binding.Home)
+	// GMMA first: it kills what is in the session cgroup and removes it;
+	// then the account's files are saved and the account is cleaned.
+	gerr := a.gmma.sessionEnded(id)
+	err := errors.Join(gerr, a.finishSession(id, s.binding.User, s.binding.Home))
 	if err != nil {
 		err = fmt.Errorf("end %s: %w", id, err)
 	}

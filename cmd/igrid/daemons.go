@@ -163,5 +163,7 @@ func nodeCmd() *cobra.Command {
 	f.StringVar(&cfg.PoliciesDir, "policies", "/etc/igrid/policies", "policy class directory")
 	f.BoolVar(&cfg.RemoveAccounts, "remove-accounts", false, "delete the pool accounts at shutdown")
 	f.StringVar(&gssDir, "gss-dir", "", "directory of the Grid Storage Service (shared by the nodes); empty: users' files are not kept between sessions")
+	f.StringVar(&cfg.MetricsAddr, "metrics-listen", "", "serve Prometheus /metrics there (e.g. 127.0.0.1:9101)")
+	f.DurationVar(&cfg.SampleInterval, "sample-interval", time.Second, "GMMA monitoring period")
 	return cmd
 }
