@@ -27,12 +27,12 @@ import (
 type Agent struct {
 	cfg      Config
 	log      *slog.Logger
-	set      *policies.Set
+	src      policies.Source   // the policy set in force; ask at every decision
+	watcher  *policies.Watcher // non-nil when the agent reloads PoliciesDir itself
 	accounts *accounts.Manager
 	data     *gss.Cache // nil: no GSS, homes start empty (UseGSS)
 	load     *loadSampler
 	info     proto.NodeInfo
-	execs    map[string]map[string]string // class → allowed name → real path
 
 	ssh     *gish.Server
 	sshPort int
@@ -59,13 +59,11 @@ func New(cfg Config) (*Agent, error) {
 	if err := cfg.setDefaults(); err != nil {
 		return nil, err
 	}
-	set := cfg.Policies
-	if set == nil {
-		var err error
-		if set, err = policies.LoadDir(cfg.PoliciesDir); err != nil {
-			return nil, fmt.Errorf("node %s: policies: %w", cfg.Name, err)
-		}
+	src, watcher, err := openPolicies(cfg)
+	if err != nil {
+		return nil, err
 	}
+	set := src.Current()
 	log := cfg.Logger.With("node", cfg.Name)
 	if err := os.MkdirAll(cfg.HomeRoot, 0o711); err != nil {
 		return nil, fmt.Errorf("node %s: home root: %w", cfg.Name, err)
@@ -79,20 +77,11 @@ func New(cfg Config) (*Agent, error) {
 		return nil, fmt.Errorf("node %s: capacity: %w", cfg.Name, err)
 	}
 	a := &Agent{
-		cfg: cfg, log: log, set: set, info: info,
+		cfg: cfg, log: log, src: src, watcher: watcher, info: info,
 		accounts: accounts.NewManager(accounts.Config{HomeRoot: cfg.HomeRoot, Tag: cfg.AccountTag, Logger: log}),
 		load:     &loadSampler{fs: fs, homeRoot: cfg.HomeRoot},
-		execs:    map[string]map[string]string{},
 		sessions: map[string]*session{}, ended: map[string]endedSession{},
 		stop: make(chan struct{}),
-	}
-	for _, name := range set.Names() {
-		c, _ := set.Class(name)
-		exe, errs := c.ResolveExecutables("")
-		for _, e := range errs {
-			log.Debug("executable not offered", "err", e)
-		}
-		a.execs[name] = exe
 	}
 	return a, nil
 }
@@ -108,6 +97,9 @@ func (a *Agent) Accounts() *accounts.Manager { return a.accounts }
 func (a *Agent) Start() error {
 	if err := a.createPools(); err != nil {
 		return err
+	}
+	if err := a.startPolicyWatch(); err != nil {
+		return fmt.Errorf("node %s: %w", a.cfg.Name, err)
 	}
 	key, err := loadHostKey(a.cfg.DataDir)
 	if err != nil {
@@ -157,8 +149,9 @@ func (a *Agent) Start() error {
 
 // createPools makes the account pool of every class that has a prefix.
 func (a *Agent) createPools() error {
-	for _, name := range a.set.Names() {
-		c, _ := a.set.Class(name)
+	set := a.policy()
+	for _, name := range set.Names() {
+		c, _ := set.Class(name)
 		if c.AccountPool.Prefix == "" {
 			continue
 		}
@@ -226,6 +219,7 @@ func (a *Agent) shutdown(ctx context.Context) error {
 	a.mu.Lock()
 	a.closing = true
 	a.mu.Unlock()
+	a.stopPolicyWatch()
 	close(a.stop)
 	a.wg.Wait()
 	if a.ssh != nil {

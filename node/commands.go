@@ -102,7 +102,7 @@ func (a *Agent) newSession(st *proto.StartSession, class *policies.Class, keys [
 		binding: &gish.Binding{
 			SessionID: st.SessionID, User: st.User, Account: acct.Name, Class: class.Name,
 			Node: a.cfg.Name, Home: acct.Home, UID: acct.UID, GID: acct.GID,
-			Start: st.Start, End: st.End, Executables: a.execs[class.Name],
+			Start: st.Start, End: st.End, Executables: a.executables(class.Name),
 			MaxProcesses: minNonZero(st.SLA.MaxProcesses, class.Session.MaxProcesses), AuthorizedKeys: keys,
 		},
 		reply: proto.CommandReply{Account: acct.Name, Connect: proto.Connect{
@@ -124,10 +124,11 @@ func (a *Agent) checkStart(st *proto.StartSession, now time.Time) (*policies.Cla
 	case !st.End.After(now):
 		return nil, nil, bad("start %s: the window already ended at %s", st.SessionID, st.End.UTC().Format(time.RFC3339))
 	}
-	class, ok := a.set.Class(st.Class)
+	set := a.policy()
+	class, ok := set.Class(st.Class)
 	if !ok {
 		return nil, nil, reason(ErrUnknownClass, fmt.Sprintf("start %s: unknown class %q (this node knows %s)",
-			st.SessionID, st.Class, strings.Join(a.set.Names(), ", ")))
+			st.SessionID, st.Class, strings.Join(set.Names(), ", ")))
 	}
 	var keys []gossh.PublicKey
 	for i, line := range st.AuthorizedKeys {
