@@ -23,6 +23,7 @@ func RunSuite(t *testing.T, newStore func(t *testing.T) Store) {
 	t.Run("Transition", func(t *testing.T) { suiteTransition(t, newStore(t)) })
 	t.Run("ConcurrentReserve", func(t *testing.T) { suiteConcurrentReserve(t, newStore(t)) })
 	t.Run("ConcurrentTransition", func(t *testing.T) { suiteConcurrentTransition(t, newStore(t)) })
+	runBookSuite(t, newStore)
 }
 
 // suiteAdmitter is the plain capacity check: demand plus reserved must not
