@@ -60,13 +60,22 @@ func (s *Server) handleCreateSession(w http.ResponseWriter, r *http.Request, u s
 	}
 	sess, err = s.sched.Schedule(r.Context(), sess, now)
 	var denied *DeniedError
+	var quota *QuotaDeniedError
 	switch {
 	case errors.As(err, &denied):
 		s.log.Info("session denied", "session", sess.ID, "user", u.Name, "reason", sess.Reason)
 		writeJSON(w, http.StatusConflict, deniedResponse{
 			Error: errorBody{Code: "denied", Message: denied.Error()}, Session: sess.Session})
+	case errors.As(err, &quota):
+		s.log.Info("session denied by quota", "session", sess.ID, "user", u.Name, "reason", sess.Reason)
+		writeJSON(w, http.StatusForbidden, deniedResponse{
+			Error: errorBody{Code: "quota_exceeded", Message: quota.Error()}, Session: sess.Session})
 	case err != nil:
 		s.writeErr(w, r, err)
+	case sess.State == proto.StateQueued:
+		s.log.Info("session queued", "session", sess.ID, "user", u.Name, "node", sess.Node,
+			"start", sess.Start, "end", sess.End)
+		writeJSON(w, http.StatusAccepted, sess.Session)
 	default:
 		s.log.Info("session scheduled", "session", sess.ID, "user", u.Name, "node", sess.Node,
 			"start", sess.Start, "end", sess.End)

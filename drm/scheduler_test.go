@@ -88,7 +88,7 @@ func TestLeastLoaded(t *testing.T) {
 		view("f", 0, 1024), // no cores: last
 	}
 	var got []string
-	for _, n := range (LeastLoaded{}).Rank(nodes) {
+	for _, n := range (Ranker{Policy: LeastLoaded{}, Weights: DefaultWeights()}).Rank(nodes, store.Capacity{}, UserHistory{}) {
 		got = append(got, n.Name)
 	}
 	if want := "d,a,b,e,c,f"; strings.Join(got, ",") != want {

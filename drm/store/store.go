@@ -149,11 +149,11 @@ type Change struct {
 // Capacity is an amount of the resources admission counts. As a node's
 // capacity, a zero BandwidthKbps or Sessions means "not limited".
 type Capacity struct {
-	Cores         int
-	MemoryMB      int
-	CPUPercent    int
-	BandwidthKbps int
-	Sessions      int // session slots
+	Cores         int `json:"cores"`
+	MemoryMB      int `json:"memory_mb"`
+	CPUPercent    int `json:"cpu_percent"`
+	BandwidthKbps int `json:"bandwidth_kbps"`
+	Sessions      int `json:"sessions"` // session slots
 }
 
 // Add returns c + d.
