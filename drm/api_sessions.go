@@ -1,6 +1,7 @@
 package drm
 
 import (
+	"encoding/json"
 	"errors"
 	"fmt"
 	"net/http"
@@ -124,13 +125,30 @@ func (s *Server) ownSession(r *http.Request, u store.User) (store.Session, error
 	return sess, nil
 }
 
+// explained is a session with its decision trace (?explain=1).
+type explained struct {
+	proto.Session
+	Explain json.RawMessage `json:"explain"`
+}
+
 func (s *Server) handleGetSession(w http.ResponseWriter, r *http.Request, u store.User) {
 	sess, err := s.ownSession(r, u)
 	if err != nil {
 		s.writeErr(w, r, err)
 		return
 	}
-	writeJSON(w, http.StatusOK, sess.Session)
+	switch r.URL.Query().Get("explain") {
+	case "", "0", "false":
+		writeJSON(w, http.StatusOK, sess.Session)
+	case "1", "true":
+		trace := json.RawMessage(sess.Trace)
+		if len(trace) == 0 {
+			trace = json.RawMessage("null")
+		}
+		writeJSON(w, http.StatusOK, explained{Session: sess.Session, Explain: trace})
+	default:
+		writeError(w, http.StatusBadRequest, "invalid_input", "explain: want 1 or 0")
+	}
 }
 
 // handleEndSession ends a session early: scheduled → ended at once;

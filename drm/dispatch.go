@@ -37,6 +37,10 @@ type Dispatcher struct {
 	log   *slog.Logger
 	tick  time.Duration
 
+	// Failover (dispatch_failover.go); nil fields disable each part.
+	failover Failover
+	started  time.Time
+
 	mu       sync.Mutex
 	inflight map[string]bool
 	wg       sync.WaitGroup
@@ -49,7 +53,7 @@ type Dispatcher struct {
 func NewDispatcher(st store.Store, nc *nats.Conn, pol *policies.Set, reg *Registry, tick time.Duration, log *slog.Logger) *Dispatcher {
 	return &Dispatcher{store: st, nc: nc, pol: pol, reg: reg, tick: tick, log: log,
 		inflight: map[string]bool{}, stop: make(chan struct{}), done: make(chan struct{}),
-		kick: make(chan struct{}, 1)}
+		kick: make(chan struct{}, 1), started: time.Now().UTC()}
 }
 
 // Start runs the tick loop in a goroutine.
@@ -99,14 +103,21 @@ func (d *Dispatcher) Stop(ctx context.Context) error {
 func (d *Dispatcher) Tick(now time.Time) {
 	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 	defer cancel()
+	if !d.leading(ctx) {
+		return
+	}
 	due, err := d.store.Sessions(ctx, store.SessionFilter{
-		States: []proto.State{proto.StateScheduled, proto.StateStarting, proto.StateRunning, proto.StateEnding}})
+		States: []proto.State{proto.StateQueued, proto.StateScheduled, proto.StateStarting, proto.StateRunning, proto.StateEnding}})
 	if err != nil {
 		d.log.Error("dispatcher: list sessions", "err", err)
 		return
 	}
 	for _, s := range due {
 		switch {
+		case s.State == proto.StateQueued && !s.Start.After(now):
+			d.launch(s.ID, func() { d.startQueued(s) })
+		case s.State == proto.StateRunning && s.End.After(now) && d.nodeLost(s.Node, now):
+			d.launch(s.ID, func() { d.lost(s, now) })
 		case s.State == proto.StateScheduled && !s.Start.After(now):
 			d.launch(s.ID, func() { d.startSession(s) })
 		case s.State == proto.StateRunning && !s.End.After(now):
@@ -192,6 +203,9 @@ func (d *Dispatcher) startSession(s store.Session) {
 				return
 			}
 		}
+	}
+	if d.unreachable(s.Node, err) && d.nextCandidate(s, err) {
+		return
 	}
 	reason := fmt.Sprintf("start on %s failed: %v", s.Node, err)
 	log.Warn("start failed", "err", err)

@@ -55,11 +55,12 @@ func NewScheduler(st store.Store, nodes func(now time.Time) []proto.NodeStatus) 
 // denied with a *DeniedError or *QuotaDeniedError. The decision trace is
 // stored with it.
 func (sc *Scheduler) Schedule(ctx context.Context, sess store.Session, now time.Time) (store.Session, error) {
-	return sc.schedule(ctx, sess, now, nil)
+	return sc.schedule(ctx, sess, now, nil, true)
 }
 
-// schedule is Schedule leaving out the nodes in exclude.
-func (sc *Scheduler) schedule(ctx context.Context, sess store.Session, now time.Time, exclude []string) (store.Session, error) {
+// schedule is Schedule leaving out the nodes in exclude, with the class's
+// quotas when quotas is set.
+func (sc *Scheduler) schedule(ctx context.Context, sess store.Session, now time.Time, exclude []string, quotas bool) (store.Session, error) {
 	profiles, err := sc.Profiles(ctx)
 	if err != nil {
 		return sess, err
@@ -76,7 +77,10 @@ func (sc *Scheduler) schedule(ctx context.Context, sess store.Session, now time.
 	if ranked, err = sc.refineHours(ctx, ranked, snap.User, sess, tr); err != nil {
 		return sess, fmt.Errorf("usual hours: %w", err)
 	}
-	q := sc.Quota(sess.Class)
+	var q store.Quota
+	if quotas {
+		q = sc.Quota(sess.Class)
+	}
 	if len(ranked) > 0 {
 		out, err := sc.book(ctx, sess, ranked, q, now, tr)
 		if err == nil || !errors.Is(err, store.ErrNoCapacity) {

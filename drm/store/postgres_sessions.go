@@ -440,3 +440,67 @@ func (p *Postgres) CountSessions(ctx context.Context) (map[proto.State]int, erro
 	}
 	return out, rows.Err()
 }
+
+// Move re-places session id on another node; the trigger checks the
+// moved row against its new node.
+func (p *Postgres) Move(ctx context.Context, id string, from proto.State, candidates []Candidate, admit Admitter) (string, error) {
+	var chosen string
+	err := p.tx(ctx, func(tx pgx.Tx) error {
+		list, err := p.querySessionsOn(ctx, tx, `SELECT `+pgSessionCols+` FROM sessions WHERE id = $1 FOR UPDATE`, id)
+		if err != nil {
+			return err
+		}
+		if len(list) == 0 {
+			return fmt.Errorf("session %s: %w", id, ErrNotFound)
+		}
+		cur := list[0]
+		if cur.State != from {
+			return &TransitionError{ID: id, From: string(from), To: string(proto.StateScheduled), Current: string(cur.State), Err: ErrStateChanged}
+		}
+		rej := &ReserveError{}
+		for _, c := range candidates {
+			why, err := p.moveOn(ctx, tx, cur, c, admit)
+			if err != nil {
+				return err
+			}
+			if why == "" {
+				chosen = c.Node
+				return nil
+			}
+			rej.Rejections = append(rej.Rejections, Rejection{Node: c.Node, Reason: why})
+		}
+		return rej
+	})
+	return chosen, err
+}
+
+func (p *Postgres) moveOn(ctx context.Context, tx pgx.Tx, cur Session, c Candidate, admit Admitter) (string, error) {
+	sp, err := tx.Begin(ctx)
+	if err != nil {
+		return "", err
+	}
+	defer sp.Rollback(ctx)
+	if _, err := sp.Exec(ctx, `INSERT INTO node_capacity (node, cores, memory_mb, cpu_percent, bandwidth_kbps, slots)
+		VALUES ($1, $2, $3, $4, $5, $6) ON CONFLICT (node) DO NOTHING`, c.Node, c.Capacity.Cores, c.Capacity.MemoryMB,
+		c.Capacity.CPUPercent, c.Capacity.BandwidthKbps, c.Capacity.Sessions); err != nil {
+		return "", err
+	}
+	if _, err := sp.Exec(ctx, `SELECT 1 FROM node_capacity WHERE node = $1 FOR UPDATE`, c.Node); err != nil {
+		return "", err
+	}
+	held, err := pgPeakOn(ctx, sp, c.Node, cur.Start, cur.End, cur.ID)
+	if err != nil {
+		return "", err
+	}
+	if why := admit.Admit(c, held, cur.Demand()); why != "" {
+		return why, nil
+	}
+	_, err = sp.Exec(ctx, `UPDATE sessions SET node = $1, state = 'scheduled', updated = $2 WHERE id = $3`, c.Node, ns(time.Now()), cur.ID)
+	if pgCode(err) == pgOvercommit {
+		return "refused by the database: " + pgMessage(err), nil
+	}
+	if err != nil {
+		return "", err
+	}
+	return "", sp.Commit(ctx)
+}

@@ -355,3 +355,44 @@ func (s *SQLite) CountSessions(ctx context.Context) (map[proto.State]int, error)
 	}
 	return out, rows.Err()
 }
+
+// Move re-places session id on another node.
+func (s *SQLite) Move(ctx context.Context, id string, from proto.State, candidates []Candidate, admit Admitter) (string, error) {
+	var chosen string
+	err := s.tx(ctx, func(tx *sql.Tx) error {
+		rows, err := tx.QueryContext(ctx, `SELECT `+sessionCols+` FROM sessions WHERE id = ?`, id)
+		if err != nil {
+			return err
+		}
+		list, err := scanSessions(rows)
+		if err != nil {
+			return err
+		}
+		if len(list) == 0 {
+			return fmt.Errorf("session %s: %w", id, ErrNotFound)
+		}
+		cur := list[0]
+		if cur.State != from {
+			return &TransitionError{ID: id, From: string(from), To: string(proto.StateScheduled), Current: string(cur.State), Err: ErrStateChanged}
+		}
+		rej := &ReserveError{}
+		for _, c := range candidates {
+			held, err := sqlitePeakOn(ctx, tx, c.Node, cur.Start, cur.End, id)
+			if err != nil {
+				return err
+			}
+			if why := admit.Admit(c, held, cur.Demand()); why != "" {
+				rej.Rejections = append(rej.Rejections, Rejection{Node: c.Node, Reason: why})
+				continue
+			}
+			if _, err := tx.ExecContext(ctx, `UPDATE sessions SET node = ?, state = 'scheduled', updated = ? WHERE id = ?`,
+				c.Node, ns(time.Now()), id); err != nil {
+				return err
+			}
+			chosen = c.Node
+			return nil
+		}
+		return rej
+	})
+	return chosen, err
+}

@@ -71,6 +71,12 @@ type Store interface {
 	// against node's capacity) and the quota's maximum usage time.
 	Extend(ctx context.Context, id string, end time.Time, node Candidate, admit Admitter, q Quota) (Session, error)
 
+	// Move places booked session id, now in state from, on the first of
+	// candidates whose capacity holds its window beside the other holders,
+	// in state scheduled, in one transaction: the dispatcher's "next
+	// candidate" when a node does not answer. *ReserveError when none fits.
+	Move(ctx context.Context, id string, from proto.State, candidates []Candidate, admit Admitter) (string, error)
+
 	// Profiles lists the application profiles by name.
 	Profiles(ctx context.Context) ([]Profile, error)
 	// SeedProfiles inserts the profiles not stored yet; stored ones keep
