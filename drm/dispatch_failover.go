@@ -108,6 +108,7 @@ func (d *Dispatcher) nextCandidate(s store.Session, cause error) bool {
 		return false
 	}
 	ctx := context.Background()
+	s.State = proto.StateStarting // startSession moved it there
 	node, err := d.failover.Rebook(ctx, s, []string{s.Node})
 	if err != nil {
 		d.log.Warn("no next candidate", "session", s.ID, "node", s.Node, "err", err)

@@ -1,6 +1,7 @@
 package drm
 
 import (
+	"bytes"
 	"context"
 	"encoding/json"
 	"errors"
@@ -266,10 +267,14 @@ func (sc *Scheduler) Profiles(ctx context.Context) (map[string]store.Profile, er
 	return m, nil
 }
 
+// mustJSON marshals plain data, without HTML escaping so that reasons
+// read as written ("cores 1 > free 0").
 func mustJSON(v any) []byte {
-	b, err := json.Marshal(v)
-	if err != nil {
+	var buf bytes.Buffer
+	enc := json.NewEncoder(&buf)
+	enc.SetEscapeHTML(false)
+	if err := enc.Encode(v); err != nil {
 		panic(err) // only plain data structures are marshalled
 	}
-	return b
+	return bytes.TrimRight(buf.Bytes(), "\n")
 }
