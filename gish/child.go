@@ -1,0 +1,94 @@
+package gish
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"os"
+	"time"
+
+	"golang.org/x/sys/unix"
+)
+
+// ChildConfig is what the SSH server hands `igrid gish` on fd 3: the
+// session, the class's executables and what to run.
+type ChildConfig struct {
+	SessionID, User, Account, Class, Node, Home string
+	Start, End                                  time.Time
+	Executables                                 map[string]string
+	MaxProcesses                                int
+	// LimitProcesses applies MaxProcesses as RLIMIT_NPROC; only when the
+	// shell runs as a dynamic account of its own (the limit is per uid).
+	LimitProcesses bool
+	// Command is the `ssh host cmd` command; empty means an interactive shell.
+	Command string
+	TTY     bool
+	Term    string
+}
+
+// configFD is the descriptor the config arrives on (ExtraFiles[0]).
+const configFD = 3
+
+// MaybeReexec must be called first in main and in TestMain: when the binary
+// was started as `igrid gish` it becomes the shell and exits.
+func MaybeReexec() {
+	if len(os.Args) > 1 && os.Args[1] == "gish" {
+		os.Exit(ChildMain())
+	}
+}
+
+// ChildMain is the `igrid gish` entry. It runs as the dynamic account,
+// reads its configuration from fd 3, hardens the process and runs the shell.
+func ChildMain() int {
+	cfg, err := readChildConfig()
+	if err != nil {
+		fmt.Fprintln(os.Stderr, err)
+		return 2
+	}
+	if err := harden(cfg); err != nil {
+		fmt.Fprintf(os.Stderr, "gish: %v\n", err)
+		return 2
+	}
+	sh, err := NewShell(cfg, os.Stdin, os.Stdout, os.Stderr)
+	if err != nil {
+		fmt.Fprintf(os.Stderr, "gish: %v\n", err)
+		return 2
+	}
+	if cfg.Command != "" {
+		st, _ := sh.Run(context.Background(), cfg.Command)
+		return st
+	}
+	return sh.Interactive()
+}
+
+func readChildConfig() (ChildConfig, error) {
+	var cfg ChildConfig
+	f := os.NewFile(configFD, "gish-config")
+	if f == nil {
+		return cfg, ErrBadChildConfig
+	}
+	defer f.Close()
+	if err := json.NewDecoder(f).Decode(&cfg); err != nil || cfg.SessionID == "" {
+		return cfg, fmt.Errorf("%w: %v", ErrBadChildConfig, err)
+	}
+	return cfg, nil
+}
+
+// harden makes the shell non-dumpable (no ptrace, no core with its
+// memory), sets no_new_privs (no setuid effects for anything it starts),
+// applies the process limit and moves to the home.
+func harden(cfg ChildConfig) error {
+	if err := unix.Prctl(unix.PR_SET_DUMPABLE, 0, 0, 0, 0); err != nil {
+		return fmt.Errorf("non-dumpable: %w", err)
+	}
+	if err := unix.Prctl(unix.PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0); err != nil {
+		return fmt.Errorf("no_new_privs: %w", err)
+	}
+	if cfg.LimitProcesses && cfg.MaxProcesses > 0 {
+		lim := &unix.Rlimit{Cur: uint64(cfg.MaxProcesses), Max: uint64(cfg.MaxProcesses)}
+		if err := unix.Setrlimit(unix.RLIMIT_NPROC, lim); err != nil {
+			return fmt.Errorf("process limit: %w", err)
+		}
+	}
+	return os.Chdir(cfg.Home)
+}

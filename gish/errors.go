@@ -1,0 +1,43 @@
+package gish
+
+import (
+	"errors"
+	"fmt"
+)
+
+// Rules a denial names. They are what a user reads after "rule:".
+const (
+	RuleExecutables = "executables"   // the command is not on the class's allow-list
+	RuleBuiltins    = "builtins"      // a shell builtin that could bypass the checks
+	RuleLiteral     = "literal-names" // a command name that is not a plain word
+	RulePath        = "paths"         // a command named by a path outside the allow-list
+	RuleWrite       = "write-areas"   // a redirection that writes outside the write areas
+	RuleSyntax      = "syntax"        // the line does not parse
+	RuleLanguage    = "language"      // a shell construct this class may not use
+)
+
+var (
+	// ErrNoBinding means a login reached the shell without a session binding.
+	ErrNoBinding = errors.New("no session binding")
+	// ErrBadChildConfig means `igrid gish` was started without a valid
+	// configuration on fd 3 (it is not meant to be run by hand).
+	ErrBadChildConfig = errors.New("gish: no valid session configuration on fd 3 (started by the node agent only)")
+)
+
+// Denial is a "no" from GISH's access control: what was refused, by which
+// rule, and why in words.
+type Denial struct {
+	Subject string // the command or file refused
+	Rule    string // one of the Rule constants
+	Reason  string // human reason, e.g. `is not allowed for class engineering`
+}
+
+func (d *Denial) Error() string {
+	return fmt.Sprintf("denied: %q %s (rule: %s)", d.Subject, d.Reason, d.Rule)
+}
+
+// IsDenial reports whether err is (or wraps) a Denial.
+func IsDenial(err error) bool {
+	var d *Denial
+	return errors.As(err, &d)
+}

@@ -1,0 +1,196 @@
+package gish
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"os/signal"
+	"sort"
+	"strings"
+	"syscall"
+	"time"
+
+	"mvdan.cc/sh/v3/expand"
+	"mvdan.cc/sh/v3/interp"
+)
+
+// Shell is one GISH: an mvdan/sh interpreter whose every command and
+// redirection passes the session's policy.
+type Shell struct {
+	cfg    ChildConfig
+	policy *Policy
+	runner *interp.Runner
+	stdin  *os.File
+	stdout io.Writer
+	stderr io.Writer
+	now    func() time.Time
+	denied bool // a hook denied something during the current Run
+}
+
+// NewShell builds the interpreter for cfg reading from stdin.
+func NewShell(cfg ChildConfig, stdin *os.File, stdout, stderr io.Writer) (*Shell, error) {
+	sh := &Shell{cfg: cfg, stdin: stdin, stdout: stdout, stderr: stderr, now: time.Now,
+		policy: NewPolicy(cfg.Class, cfg.Executables, []string{cfg.Home})}
+	r, err := interp.New(
+		interp.StdIO(stdin, stdout, stderr),
+		interp.Dir(cfg.Home),
+		interp.Env(expand.ListEnviron(sh.initialEnv()...)),
+		interp.CallHandler(sh.callHandler),
+		interp.ExecHandlers(sh.execHandler),
+		interp.OpenHandler(sh.openHandler),
+	)
+	if err != nil {
+		return nil, err
+	}
+	sh.runner = r
+	return sh, nil
+}
+
+func (sh *Shell) initialEnv() []string {
+	c := sh.cfg
+	term := c.Term
+	if term == "" {
+		term = "dumb"
+	}
+	return []string{"HOME=" + c.Home, "USER=" + c.Account, "LOGNAME=" + c.Account,
+		"PATH=/usr/local/bin:/usr/bin:/bin", "TERM=" + term, "LANG=C.UTF-8",
+		"IGRID_SESSION=" + c.SessionID, "IGRID_NODE=" + c.Node}
+}
+
+// Run parses, checks and runs one line or -c command. It returns the exit
+// status and whether the shell should exit.
+func (sh *Shell) Run(ctx context.Context, line string) (int, bool) {
+	f, err := Parse(line)
+	if err == nil {
+		err = sh.policy.CheckLine(f, sh.runner.Dir)
+	}
+	if err != nil {
+		fmt.Fprintf(sh.stderr, "gish: %v\n", err)
+		return 126, false
+	}
+	sh.denied = false
+	err = sh.runner.Run(ctx, f)
+	st, isStatus := interp.IsExitStatus(err)
+	if err != nil && !isStatus {
+		if !errors.Is(err, context.Canceled) {
+			fmt.Fprintf(sh.stderr, "gish: %v\n", err)
+		}
+		st = 1
+	}
+	// A denial halts the line; only `exit` (or end of a -c command) ends
+	// the shell.
+	return int(st), sh.runner.Exited() && !sh.denied
+}
+
+// Interactive runs the prompt loop until exit, end of input or the end of
+// the session. Ctrl-C stops the running command, not the shell.
+func (sh *Shell) Interactive() int {
+	intr := make(chan os.Signal, 4)
+	signal.Notify(intr, syscall.SIGINT, syscall.SIGQUIT, syscall.SIGTSTP)
+	defer signal.Stop(intr)
+	fmt.Fprintf(sh.stdout, "Welcome to GISH on %s, class %s. `help` lists what you may run.\r\n", sh.cfg.Node, sh.cfg.Class)
+	status := 0
+	for {
+		fmt.Fprint(sh.stdout, sh.prompt())
+		line, err := readLine(sh.stdin)
+		if err != nil {
+			fmt.Fprint(sh.stdout, "\r\n")
+			return status
+		}
+		if strings.TrimSpace(line) == "" {
+			continue
+		}
+		ctx, cancel := context.WithCancel(context.Background())
+		go func() {
+			select {
+			case <-intr:
+				cancel()
+			case <-ctx.Done():
+			}
+		}()
+		var exit bool
+		status, exit = sh.Run(ctx, line)
+		cancel()
+		if exit {
+			return status
+		}
+	}
+}
+
+// readLine reads one line without buffering past it, so that programs the
+// line starts read the rest of the input themselves.
+func readLine(f *os.File) (string, error) {
+	var b []byte
+	one := make([]byte, 1)
+	for len(b) <= MaxLine {
+		n, err := f.Read(one)
+		if n == 1 {
+			if one[0] == '\n' {
+				return string(b), nil
+			}
+			b = append(b, one[0])
+			continue
+		}
+		if errors.Is(err, syscall.EINTR) {
+			continue
+		}
+		if err != nil {
+			if len(b) > 0 {
+				return string(b), nil
+			}
+			return "", err
+		}
+	}
+	return string(b), nil
+}
+
+func (sh *Shell) prompt() string {
+	return fmt.Sprintf("%s@%s:%s [%s left]$ ", sh.cfg.User, sh.cfg.Node,
+		shortHome(sh.runner.Dir, sh.cfg.Home), sh.left())
+}
+
+// left is the time left in the session, rounded for a prompt.
+func (sh *Shell) left() string {
+	d := sh.cfg.End.Sub(sh.now())
+	switch {
+	case d <= 0:
+		return "0m"
+	case d < time.Minute:
+		return fmt.Sprintf("%ds", int(d.Seconds()))
+	case d < time.Hour:
+		return fmt.Sprintf("%dm", int(d.Minutes()))
+	}
+	return fmt.Sprintf("%dh%02dm", int(d.Hours()), int(d.Minutes())%60)
+}
+
+// commands are GISH's own commands, answered inside the shell.
+func (sh *Shell) commands() map[string]func(io.Writer, []string) error {
+	return map[string]func(io.Writer, []string) error{
+		"help":   sh.help,
+		"status": sh.status,
+	}
+}
+
+func (sh *Shell) help(w io.Writer, _ []string) error {
+	names := make([]string, 0, len(sh.cfg.Executables))
+	for n := range sh.cfg.Executables {
+		names = append(names, n)
+	}
+	sort.Strings(names)
+	fmt.Fprintf(w, "Class %s may run: %s\n", sh.cfg.Class, strings.Join(names, " "))
+	fmt.Fprintln(w, "Shell: pipelines, ;, &&, ||, $(…), variables, if/for/while/case, functions, redirections inside your home.")
+	fmt.Fprintln(w, "GISH commands: help, status, exit.")
+	return nil
+}
+
+func (sh *Shell) status(w io.Writer, _ []string) error {
+	fmt.Fprintf(w, "session %s on %s as %s (class %s)\n", sh.cfg.SessionID, sh.cfg.Node, sh.cfg.Account, sh.cfg.Class)
+	fmt.Fprintf(w, "window: %s – %s, %s left\n", sh.cfg.Start.UTC().Format(time.RFC3339),
+		sh.cfg.End.UTC().Format(time.RFC3339), sh.left())
+	if sh.cfg.MaxProcesses > 0 {
+		fmt.Fprintf(w, "process limit: %d\n", sh.cfg.MaxProcesses)
+	}
+	return nil
+}

@@ -1,0 +1,169 @@
+package node
+
+import (
+	"encoding/json"
+	"errors"
+	"fmt"
+	"strings"
+	"time"
+
+	"github.com/igrid/igrid/gish"
+	"github.com/igrid/igrid/internal/proto"
+	"github.com/igrid/igrid/policies"
+	"github.com/nats-io/nats.go"
+	gossh "golang.org/x/crypto/ssh"
+)
+
+// onCommand answers one DRM command; each runs in its own goroutine so a
+// slow cleanup never delays other sessions.
+func (a *Agent) onCommand(msg *nats.Msg) {
+	go a.track(func() {
+		reply := a.handle(msg.Data)
+		b, _ := json.Marshal(reply)
+		if err := msg.Respond(b); err != nil {
+			a.log.Warn("command reply", "err", err)
+		}
+	})
+}
+
+// handle decodes and runs one command; errors become the reply's Error.
+func (a *Agent) handle(data []byte) proto.CommandReply {
+	var cmd proto.Command
+	if err := json.Unmarshal(data, &cmd); err != nil {
+		return proto.CommandReply{Error: fmt.Sprintf("bad command: %v", err)}
+	}
+	var reply proto.CommandReply
+	var err error
+	switch {
+	case cmd.Op == proto.OpStart && cmd.Start != nil:
+		reply, err = a.startSession(cmd.Start)
+	case cmd.Op == proto.OpEnd && cmd.End != nil:
+		err = a.endSession(cmd.End.SessionID, cmd.End.Reason)
+	default:
+		err = reason(ErrBadCommand, fmt.Sprintf("bad command: op %q without its body (want %q or %q)", cmd.Op, proto.OpStart, proto.OpEnd))
+	}
+	if err != nil {
+		a.log.Warn("command refused", "op", cmd.Op, "err", err)
+		return proto.CommandReply{Error: err.Error()}
+	}
+	return reply
+}
+
+// startSession binds an account for the session and opens it to logins.
+// A start for a session already running answers as the first did. Any
+// failure undoes what was done: no half-bound account.
+func (a *Agent) startSession(st *proto.StartSession) (proto.CommandReply, error) {
+	unlock := a.keys.lock(st.SessionID)
+	defer unlock()
+	if s := a.getSession(st.SessionID); s != nil {
+		return s.reply, nil
+	}
+	class, keys, err := a.checkStart(st, time.Now())
+	if err != nil {
+		return proto.CommandReply{}, err
+	}
+	if err := a.ensurePool(class); err != nil {
+		return proto.CommandReply{}, err
+	}
+	acct, err := a.accounts.Bind(class.Name, st.SessionID)
+	if err != nil {
+		return proto.CommandReply{}, err
+	}
+	if err := a.accounts.PrepareHome(acct); err != nil {
+		if rerr := a.accounts.Release(st.SessionID); rerr != nil {
+			err = errors.Join(err, rerr)
+		}
+		return proto.CommandReply{}, fmt.Errorf("prepare home of %s: %w", acct.Name, err)
+	}
+	s := &session{
+		binding: &gish.Binding{
+			SessionID: st.SessionID, User: st.User, Account: acct.Name, Class: class.Name,
+			Node: a.cfg.Name, Home: acct.Home, UID: acct.UID, GID: acct.GID,
+			Start: st.Start, End: st.End, Executables: a.execs[class.Name],
+			MaxProcesses: minNonZero(st.SLA.MaxProcesses, class.Session.MaxProcesses), AuthorizedKeys: keys,
+		},
+		reply: proto.CommandReply{Account: acct.Name, Connect: proto.Connect{
+			SSH: &proto.SSHConnect{Host: a.cfg.SSHHost, Port: a.sshPort, User: st.User},
+		}},
+	}
+	a.addSession(s)
+	a.log.Info("session started", "session", st.SessionID, "user", st.User, "class", class.Name,
+		"account", acct.Name, "end", st.End.UTC().Format(time.RFC3339))
+	return s.reply, nil
+}
+
+// checkStart validates a StartSession without changing anything.
+func (a *Agent) checkStart(st *proto.StartSession, now time.Time) (*policies.Class, []gossh.PublicKey, error) {
+	bad := func(format string, args ...any) error { return reason(ErrBadCommand, fmt.Sprintf(format, args...)) }
+	switch {
+	case st.SessionID == "":
+		return nil, nil, bad("start: no session id")
+	case !proto.ValidName(st.User):
+		return nil, nil, bad("start %s: %q is not a user name", st.SessionID, st.User)
+	case !st.End.After(st.Start):
+		return nil, nil, bad("start %s: end %s is not after start %s", st.SessionID, st.End.Format(time.RFC3339), st.Start.Format(time.RFC3339))
+	case !st.End.After(now):
+		return nil, nil, bad("start %s: the window already ended at %s", st.SessionID, st.End.UTC().Format(time.RFC3339))
+	}
+	class, ok := a.set.Class(st.Class)
+	if !ok {
+		return nil, nil, reason(ErrUnknownClass, fmt.Sprintf("start %s: unknown class %q (this node knows %s)",
+			st.SessionID, st.Class, strings.Join(a.set.Names(), ", ")))
+	}
+	var keys []gossh.PublicKey
+	for i, line := range st.AuthorizedKeys {
+		k, _, _, _, err := gossh.ParseAuthorizedKey([]byte(line))
+		if err != nil {
+			return nil, nil, bad("start %s: authorized_keys[%d]: %v", st.SessionID, i, err)
+		}
+		keys = append(keys, k)
+	}
+	if len(keys) == 0 {
+		a.log.Warn("session without SSH keys: nobody can log in over SSH", "session", st.SessionID, "user", st.User)
+	}
+	return class, keys, nil
+}
+
+// ensurePool makes sure the class has its account pool (made at Start for
+// every class with a prefix; this covers none).
+func (a *Agent) ensurePool(c *policies.Class) error {
+	if c.AccountPool.Prefix == "" {
+		return fmt.Errorf("class %s has no account pool on this node (its policy sets no account_pool.prefix)", c.Name)
+	}
+	return a.accounts.EnsurePool(c.Name, c.AccountPool.Prefix, poolSize(c))
+}
+
+func poolSize(c *policies.Class) int {
+	if c.AccountPool.Size > 0 {
+		return c.AccountPool.Size
+	}
+	return DefaultPoolSize
+}
+
+// endSession closes the session's logins and processes, cleans its account
+// and forgets it. Ending an unknown or ended session is a no-op.
+func (a *Agent) endSession(id, why string) error {
+	unlock := a.keys.lock(id)
+	defer unlock()
+	s := a.dropSession(id, time.Now())
+	if s == nil {
+		return nil
+	}
+	a.ssh.EndSession(id)
+	err := a.accounts.Release(id)
+	if err != nil {
+		err = fmt.Errorf("end %s: %w", id, err)
+	}
+	a.log.Info("session ended", "session", id, "user", s.binding.User, "account", s.binding.Account, "reason", why, "err", err)
+	return err
+}
+
+func minNonZero(a, b int) int {
+	switch {
+	case a == 0:
+		return b
+	case b == 0:
+		return a
+	}
+	return min(a, b)
+}
