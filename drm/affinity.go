@@ -18,15 +18,16 @@ import (
 // usualTopK is how many of the best candidates get the usual-hours
 // component, which needs their bookings.
 const (
-	usualMin  = 2
-	usualTopK = 8
+	usualMin   = 2
+	usualTopK  = 8
+	historyLen = 50 // past sessions read per request
 )
 
 // history reads the user's past sessions for affinity.
 func (sc *Scheduler) history(ctx context.Context, sess store.Session) (UserHistory, error) {
 	u := UserHistory{Name: sess.User}
 	past, err := sc.store.Sessions(ctx, store.SessionFilter{User: sess.User, States: []proto.State{
-		proto.StateRunning, proto.StateEnding, proto.StateEnded, proto.StateLost}})
+		proto.StateRunning, proto.StateEnding, proto.StateEnded, proto.StateLost}, Latest: historyLen})
 	if err != nil {
 		return u, err
 	}

@@ -158,56 +158,35 @@ func rejections(tr *Trace) []store.Rejection {
 	return out
 }
 
-// book tries the ranked candidates for the asked window in one Book.
+// book tries the ranked candidates for the asked window in one Book; the
+// trace is completed inside the transaction, naming the node that won.
 func (sc *Scheduler) book(ctx context.Context, sess store.Session, ranked []Scored, q store.Quota, now time.Time, tr *Trace) (store.Session, error) {
 	sess.State = proto.StateScheduled
-	tr.Outcome = string(proto.StateScheduled)
-	// The trace is written with the row; the chosen node is set on it
-	// before each try, so the stored trace names the node that won.
-	cands := candidates(ranked)
-	node, err := sc.bookTraced(ctx, &sess, cands, q, now, tr)
-	if err != nil {
+	prepare := func(s *store.Session, refused []store.Rejection) {
+		for _, r := range refused {
+			tr.reject(r.Node, "reserve", "", r.Reason)
+		}
+		tr.node(s.Node).Verdict = VerdictChosen
+		tr.Outcome, tr.Node = string(proto.StateScheduled), s.Node
+		s.Trace = mustJSON(tr)
+	}
+	node, err := sc.store.Book(ctx, store.BookRequest{Session: sess, Candidates: candidates(ranked),
+		Admit: sc.Admit, Quota: q, Now: now, Prepare: prepare})
+	var qe *store.QuotaError
+	var re *store.ReserveError
+	switch {
+	case errors.As(err, &qe):
+		return sess, &QuotaDeniedError{Err: qe, trace: tr}
+	case errors.As(err, &re):
+		for _, r := range re.Rejections {
+			tr.reject(r.Node, "reserve", "", r.Reason)
+		}
 		return sess, err
+	case err != nil:
+		return sess, fmt.Errorf("book: %w", err)
 	}
 	sess.Node = node
 	return sess, nil
-}
-
-// bookTraced books sess on the first of cands that fits and stores the
-// trace naming it. Candidates are tried one Book at a time only when the
-// first refuses, so the common case is one transaction.
-func (sc *Scheduler) bookTraced(ctx context.Context, sess *store.Session, cands []store.Candidate, q store.Quota, now time.Time, tr *Trace) (string, error) {
-	for i, c := range cands {
-		tr.Node = c.Node
-		chosen := tr.node(c.Node)
-		chosen.Verdict = VerdictChosen
-		sess.Trace = mustJSON(tr)
-		node, err := sc.store.Book(ctx, store.BookRequest{Session: *sess, Candidates: []store.Candidate{c},
-			Admit: sc.Admit, Quota: q, Now: now})
-		if err == nil {
-			return node, nil
-		}
-		var qe *store.QuotaError
-		if errors.As(err, &qe) {
-			tr.Node = ""
-			chosen.Verdict = VerdictCandidate
-			return "", &QuotaDeniedError{Err: qe, trace: tr}
-		}
-		var re *store.ReserveError
-		if !errors.As(err, &re) {
-			return "", fmt.Errorf("book: %w", err)
-		}
-		reason := ""
-		if len(re.Rejections) > 0 {
-			reason = re.Rejections[0].Reason
-		}
-		tr.reject(c.Node, "reserve", "", reason)
-		tr.Node = ""
-		if i == len(cands)-1 {
-			return "", err
-		}
-	}
-	return "", &store.ReserveError{}
 }
 
 // deny records sess as denied with the trace and returns err.

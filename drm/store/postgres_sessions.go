@@ -5,6 +5,8 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"slices"
+	"strconv"
 	"strings"
 	"time"
 
@@ -95,7 +97,11 @@ func (p *Postgres) bookOnce(ctx context.Context, r BookRequest) (string, error) 
 		}
 		rej := &ReserveError{}
 		for _, c := range r.Candidates {
-			why, err := p.tryCandidate(ctx, tx, r.Session, c, r.Admit)
+			why, err := p.tryCandidate(ctx, tx, r.Session, c, r.Admit, func(s *Session) {
+				if r.Prepare != nil {
+					r.Prepare(s, rej.Rejections)
+				}
+			})
 			if err != nil {
 				return err
 			}
@@ -133,12 +139,12 @@ func (p *Postgres) lockQuota(ctx context.Context, tx pgx.Tx, r BookRequest) erro
 
 // tryCandidate places sess on c inside a savepoint of tx. It returns the
 // reason c was refused, or "" when sess is now inserted on c.
-func (p *Postgres) tryCandidate(ctx context.Context, tx pgx.Tx, sess Session, c Candidate, admit Admitter) (string, error) {
+func (p *Postgres) tryCandidate(ctx context.Context, tx pgx.Tx, sess Session, c Candidate, admit Admitter, prepare func(*Session)) (string, error) {
 	sp, err := tx.Begin(ctx)
 	if err != nil {
 		return "", err
 	}
-	why, err := p.placeOn(ctx, sp, sess, c, admit)
+	why, err := p.placeOn(ctx, sp, sess, c, admit, prepare)
 	if err != nil || why != "" {
 		if rerr := sp.Rollback(ctx); rerr != nil && err == nil {
 			err = rerr
@@ -148,13 +154,8 @@ func (p *Postgres) tryCandidate(ctx context.Context, tx pgx.Tx, sess Session, c 
 	return "", sp.Commit(ctx)
 }
 
-func (p *Postgres) placeOn(ctx context.Context, tx pgx.Tx, sess Session, c Candidate, admit Admitter) (string, error) {
-	if _, err := tx.Exec(ctx, `INSERT INTO node_capacity (node, cores, memory_mb, cpu_percent, bandwidth_kbps, slots)
-		VALUES ($1, $2, $3, $4, $5, $6) ON CONFLICT (node) DO NOTHING`, c.Node, c.Capacity.Cores, c.Capacity.MemoryMB,
-		c.Capacity.CPUPercent, c.Capacity.BandwidthKbps, c.Capacity.Sessions); err != nil {
-		return "", err
-	}
-	if _, err := tx.Exec(ctx, `SELECT 1 FROM node_capacity WHERE node = $1 FOR UPDATE`, c.Node); err != nil {
+func (p *Postgres) placeOn(ctx context.Context, tx pgx.Tx, sess Session, c Candidate, admit Admitter, prepare func(*Session)) (string, error) {
+	if err := pgLockNodes(ctx, tx, []Candidate{c}); err != nil {
 		return "", err
 	}
 	held, err := pgPeakOn(ctx, tx, c.Node, sess.Start, sess.End, "")
@@ -165,11 +166,88 @@ func (p *Postgres) placeOn(ctx context.Context, tx pgx.Tx, sess Session, c Candi
 		return why, nil
 	}
 	sess.Node = c.Node
+	prepare(&sess)
 	err = pgInsertSession(ctx, tx, sess)
 	if pgCode(err) == pgOvercommit {
 		return "refused by the database: " + pgMessage(err), nil
 	}
 	return "", err
+}
+
+// pgLockNodes makes sure each candidate has a capacity row and locks
+// them, in name order so that two lockers of several nodes cannot deadlock.
+func pgLockNodes(ctx context.Context, tx pgx.Tx, cands []Candidate) error {
+	sorted := slices.Clone(cands)
+	slices.SortFunc(sorted, func(a, b Candidate) int { return strings.Compare(a.Node, b.Node) })
+	names := make([]string, len(sorted))
+	for i, c := range sorted {
+		if _, err := tx.Exec(ctx, `INSERT INTO node_capacity (node, cores, memory_mb, cpu_percent, bandwidth_kbps, slots)
+			VALUES ($1, $2, $3, $4, $5, $6) ON CONFLICT (node) DO NOTHING`, c.Node, c.Capacity.Cores, c.Capacity.MemoryMB,
+			c.Capacity.CPUPercent, c.Capacity.BandwidthKbps, c.Capacity.Sessions); err != nil {
+			return err
+		}
+		names[i] = c.Node
+	}
+	_, err := tx.Exec(ctx, `SELECT 1 FROM node_capacity WHERE node = ANY($1) ORDER BY node FOR UPDATE`, names)
+	return err
+}
+
+// BookEarliest books at the earliest feasible start with every
+// candidate's capacity row locked, so no other booking changes their
+// books between the search and the insert; the trigger checks the row.
+func (p *Postgres) BookEarliest(ctx context.Context, r BookRequest, last time.Time) (Session, error) {
+	var out Session
+	var err error
+	for attempt := 0; attempt < pgRetries; attempt++ {
+		out, err = p.bookEarliestOnce(ctx, r, last)
+		if c := pgCode(err); c != pgDeadlock && c != pgSerialization {
+			break
+		}
+	}
+	return out, err
+}
+
+func (p *Postgres) bookEarliestOnce(ctx context.Context, r BookRequest, last time.Time) (Session, error) {
+	sess := r.Session
+	err := p.tx(ctx, func(tx pgx.Tx) error {
+		if err := p.lockQuota(ctx, tx, r); err != nil {
+			return err
+		}
+		if err := pgLockNodes(ctx, tx, r.Candidates); err != nil {
+			return err
+		}
+		d := sess.End.Sub(sess.Start)
+		q := `SELECT ` + pgBookingCols + ` FROM sessions WHERE state = ANY(` + pgHolding + `) AND start_at < $1 AND end_at > $2`
+		args := []any{ns(last.Add(d)), ns(sess.Start)}
+		if nodes := candidateNodes(r.Candidates); nodes != nil {
+			q += ` AND node = ANY($3)`
+			args = append(args, nodes)
+		}
+		bs, err := pgBookings(ctx, tx, q, args...)
+		if err != nil {
+			return err
+		}
+		c, at, ok, rej := earliestAmong(bs, r.Candidates, sess.Start, last, d, r.Admit, sess.Demand())
+		if !ok {
+			return &ReserveError{Rejections: rej}
+		}
+		placeAt(&sess, c.Node, at)
+		if err := checkQuota(r.Quota, sess, r.Now, pgCounts{ctx, tx}); err != nil {
+			return err
+		}
+		if r.Prepare != nil {
+			r.Prepare(&sess, rej)
+		}
+		err = pgInsertSession(ctx, tx, sess)
+		if pgCode(err) == pgOvercommit {
+			return &ReserveError{Rejections: []Rejection{{Node: c.Node, Reason: "refused by the database: " + pgMessage(err)}}}
+		}
+		return err
+	})
+	if err != nil {
+		return Session{}, err
+	}
+	return sess, nil
 }
 
 // pgBookingCols are the columns a Booking is read from.
@@ -332,6 +410,9 @@ func (p *Postgres) Sessions(ctx context.Context, f SessionFilter) ([]Session, er
 	q := `SELECT ` + pgSessionCols + ` FROM sessions`
 	if len(where) > 0 {
 		q += " WHERE " + strings.Join(where, " AND ")
+	}
+	if f.Latest > 0 {
+		q = `SELECT * FROM (` + q + ` ORDER BY start_at DESC, id DESC LIMIT ` + strconv.Itoa(f.Latest) + `) latest`
 	}
 	return p.querySessions(ctx, q+" ORDER BY created, id", args...)
 }

@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"net/url"
 	"strings"
+	"sync"
 	"time"
 
 	_ "modernc.org/sqlite" // registers the "sqlite" driver
@@ -19,6 +20,10 @@ import (
 // interleave with another's.
 type SQLite struct {
 	db *sql.DB
+	// wmu queues this process's writers in Go, so they wait their turn
+	// instead of polling SQLite's busy handler (and never see SQLITE_BUSY
+	// under load); other processes on the file still get busy_timeout.
+	wmu sync.Mutex
 }
 
 var _ Store = (*SQLite)(nil)
@@ -89,6 +94,8 @@ func (s *SQLite) Close() error { return s.db.Close() }
 
 // tx runs fn in a write transaction, committing when it returns nil.
 func (s *SQLite) tx(ctx context.Context, fn func(*sql.Tx) error) error {
+	s.wmu.Lock()
+	defer s.wmu.Unlock()
 	tx, err := s.db.BeginTx(ctx, nil)
 	if err != nil {
 		return err
@@ -98,6 +105,13 @@ func (s *SQLite) tx(ctx context.Context, fn func(*sql.Tx) error) error {
 		return err
 	}
 	return tx.Commit()
+}
+
+// exec runs one auto-committed write statement.
+func (s *SQLite) exec(ctx context.Context, q string, args ...any) (sql.Result, error) {
+	s.wmu.Lock()
+	defer s.wmu.Unlock()
+	return s.db.ExecContext(ctx, q, args...)
 }
 
 // CreateUser inserts u and its keys.
@@ -166,7 +180,7 @@ func (s *SQLite) AddSSHKey(ctx context.Context, user, key string) error {
 
 // CreateToken stores a token hash.
 func (s *SQLite) CreateToken(ctx context.Context, t Token) error {
-	_, err := s.db.ExecContext(ctx, `INSERT INTO tokens (hash, user, created, expires) VALUES (?, ?, ?, ?)`,
+	_, err := s.exec(ctx, `INSERT INTO tokens (hash, user, created, expires) VALUES (?, ?, ?, ?)`,
 		t.Hash, t.User, ns(t.Created), ns(t.Expires))
 	if isUnique(err) {
 		return fmt.Errorf("token: %w", ErrExists)
@@ -193,7 +207,7 @@ func (s *SQLite) UpsertNode(ctx context.Context, n Node) error {
 	if err != nil {
 		return err
 	}
-	_, err = s.db.ExecContext(ctx, `INSERT INTO nodes (name, info, last_seen, ssh_host, ssh_port) VALUES (?, ?, ?, ?, ?)
+	_, err = s.exec(ctx, `INSERT INTO nodes (name, info, last_seen, ssh_host, ssh_port) VALUES (?, ?, ?, ?, ?)
 		ON CONFLICT (name) DO UPDATE SET info = excluded.info, last_seen = excluded.last_seen,
 		ssh_host = excluded.ssh_host, ssh_port = excluded.ssh_port`,
 		n.Info.Name, string(info), ns(n.LastSeen), n.SSHHost, n.SSHPort)

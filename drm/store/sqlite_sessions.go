@@ -5,6 +5,7 @@ import (
 	"database/sql"
 	"encoding/json"
 	"fmt"
+	"strconv"
 	"strings"
 	"time"
 
@@ -74,6 +75,9 @@ func (s *SQLite) Book(ctx context.Context, r BookRequest) (string, error) {
 				continue
 			}
 			sess.Node = c.Node
+			if r.Prepare != nil {
+				r.Prepare(&sess, rej.Rejections)
+			}
 			if err := insertSession(ctx, tx, sess); err != nil {
 				return err
 			}
@@ -86,6 +90,70 @@ func (s *SQLite) Book(ctx context.Context, r BookRequest) (string, error) {
 		return "", err
 	}
 	return chosen, nil
+}
+
+// BookEarliest books at the earliest feasible start, in one IMMEDIATE
+// transaction: nothing else writes while it reads the book and inserts.
+func (s *SQLite) BookEarliest(ctx context.Context, r BookRequest, last time.Time) (Session, error) {
+	sess := r.Session
+	err := s.tx(ctx, func(tx *sql.Tx) error {
+		bs, err := sqliteBookingsOn(ctx, tx, sess.Start, last.Add(sess.End.Sub(sess.Start)), candidateNodes(r.Candidates))
+		if err != nil {
+			return err
+		}
+		c, at, ok, rej := earliestAmong(bs, r.Candidates, sess.Start, last, sess.End.Sub(sess.Start), r.Admit, sess.Demand())
+		if !ok {
+			return &ReserveError{Rejections: rej}
+		}
+		placeAt(&sess, c.Node, at)
+		if err := checkQuota(r.Quota, sess, r.Now, sqliteCounts{ctx, tx}); err != nil {
+			return err
+		}
+		if r.Prepare != nil {
+			r.Prepare(&sess, rej)
+		}
+		return insertSession(ctx, tx, sess)
+	})
+	if err != nil {
+		return Session{}, err
+	}
+	return sess, nil
+}
+
+// candidateNodes are the node names to read bookings of; nil (all nodes)
+// when there are so many that one scan beats a long IN list.
+func candidateNodes(cands []Candidate) []string {
+	if len(cands) > 500 {
+		return nil
+	}
+	out := make([]string, len(cands))
+	for i, c := range cands {
+		out[i] = c.Node
+	}
+	return out
+}
+
+// sqliteBookingsOn lists holders overlapping [from, to) on nodes (all when
+// nil) inside tx.
+func sqliteBookingsOn(ctx context.Context, tx *sql.Tx, from, to time.Time, nodes []string) ([]Booking, error) {
+	q, args := bookingsQuery(from, to, nodes)
+	rows, err := tx.QueryContext(ctx, q, args...)
+	if err != nil {
+		return nil, err
+	}
+	return scanBookings(rows)
+}
+
+func bookingsQuery(from, to time.Time, nodes []string) (string, []any) {
+	q := `SELECT ` + bookingCols + ` FROM sessions WHERE state IN ` + holdingIn() + ` AND start_at < ? AND end_at > ?`
+	args := []any{ns(to), ns(from)}
+	if len(nodes) > 0 {
+		q += " AND node IN (" + strings.TrimSuffix(strings.Repeat("?, ", len(nodes)), ", ") + ")"
+		for _, n := range nodes {
+			args = append(args, n)
+		}
+	}
+	return q + " ORDER BY node, start_at", args
 }
 
 // bookingCols are the columns a Booking is read from.
@@ -154,15 +222,8 @@ func (c sqliteCounts) classConcurrent(class string, from, to time.Time) (int, er
 
 // Bookings lists holders overlapping [from, to), of nodes if given.
 func (s *SQLite) Bookings(ctx context.Context, from, to time.Time, nodes ...string) ([]Booking, error) {
-	q := `SELECT ` + bookingCols + ` FROM sessions WHERE state IN ` + holdingIn() + ` AND start_at < ? AND end_at > ?`
-	args := []any{ns(to), ns(from)}
-	if len(nodes) > 0 {
-		q += " AND node IN (" + strings.TrimSuffix(strings.Repeat("?, ", len(nodes)), ", ") + ")"
-		for _, n := range nodes {
-			args = append(args, n)
-		}
-	}
-	rows, err := s.db.QueryContext(ctx, q+" ORDER BY node, start_at", args...)
+	q, args := bookingsQuery(from, to, nodes)
+	rows, err := s.db.QueryContext(ctx, q, args...)
 	if err != nil {
 		return nil, err
 	}
@@ -264,6 +325,9 @@ func (s *SQLite) Sessions(ctx context.Context, f SessionFilter) ([]Session, erro
 	if len(where) > 0 {
 		q += " WHERE " + strings.Join(where, " AND ")
 	}
+	if f.Latest > 0 {
+		q = `SELECT * FROM (` + q + ` ORDER BY start_at DESC, id DESC LIMIT ` + strconv.Itoa(f.Latest) + `)`
+	}
 	rows, err := s.db.QueryContext(ctx, q+" ORDER BY created, id", args...)
 	if err != nil {
 		return nil, err
@@ -316,7 +380,7 @@ func (s *SQLite) Transition(ctx context.Context, id string, from proto.State, c 
 		b, _ := json.Marshal(c.Usage)
 		usage = string(b)
 	}
-	res, err := s.db.ExecContext(ctx, `UPDATE sessions SET state = ?,
+	res, err := s.exec(ctx, `UPDATE sessions SET state = ?,
 		reason = CASE WHEN ? = '' THEN reason ELSE ? END,
 		account = CASE WHEN ? = '' THEN account ELSE ? END,
 		connect = COALESCE(?, connect), usage = COALESCE(?, usage), updated = ?

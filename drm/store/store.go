@@ -63,6 +63,13 @@ type Store interface {
 	// queued for a window the scheduler moved later). It returns the node,
 	// a *QuotaError when a quota refuses, or a *ReserveError.
 	Book(ctx context.Context, r BookRequest) (string, error)
+	// BookEarliest books r.Session at the earliest start, at or after its
+	// Start and not after last, at which its whole window fits on one of
+	// the candidates (earlier candidates win ties), in one transaction
+	// that holds the candidates' books still: state queued when the start
+	// moved later, else scheduled. It returns the session as stored, a
+	// *QuotaError, or a *ReserveError when no candidate has such a window.
+	BookEarliest(ctx context.Context, r BookRequest, last time.Time) (Session, error)
 	// Bookings lists the sessions holding capacity in [from, to) on every
 	// node, or on the nodes named when nodes is not empty.
 	Bookings(ctx context.Context, from, to time.Time, nodes ...string) ([]Booking, error)
@@ -140,6 +147,9 @@ func (s Session) Demand() Capacity {
 type SessionFilter struct {
 	User   string
 	States []proto.State
+	// Latest, when set, keeps only the latest that many sessions by
+	// start (still listed oldest first).
+	Latest int
 }
 
 // Change is what a Transition writes besides the new state. Empty strings
@@ -190,6 +200,11 @@ type BookRequest struct {
 	Admit      Admitter
 	Quota      Quota
 	Now        time.Time
+	// Prepare, when set, is called inside the transaction just before
+	// the row is written, with the session as it will be stored (node and
+	// window chosen) and the candidates refused before it, so the caller
+	// can complete it (the decision trace, the reason).
+	Prepare func(s *Session, refused []Rejection)
 }
 
 // Profile is an application class's estimated resource use.

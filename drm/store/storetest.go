@@ -187,6 +187,7 @@ func suiteSessions(t *testing.T, st Store) {
 		{"user", SessionFilter{User: "bob"}, []string{"s-b"}},
 		{"state", SessionFilter{States: []proto.State{proto.StateDenied, proto.StateEnded}}, []string{"s-a"}},
 		{"none", SessionFilter{User: "alice", States: []proto.State{proto.StateRunning}}, nil},
+		{"latest", SessionFilter{Latest: 1}, []string{"s-b"}},
 	}
 	for _, c := range filters {
 		t.Run(c.name, func(t *testing.T) {

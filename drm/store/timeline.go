@@ -2,8 +2,11 @@ package store
 
 import (
 	"cmp"
+	"fmt"
 	"slices"
 	"time"
+
+	"github.com/igrid/igrid/internal/proto"
 )
 
 // Peak is the most each resource is held at any instant of [from, to) by
@@ -80,4 +83,43 @@ func EarliestFit(bookings []Booking, from, horizon time.Time, d time.Duration, f
 		}
 	}
 	return time.Time{}, false
+}
+
+// earliestAmong picks, among cands, the one whose window of length d can
+// start earliest in [from, last] beside bs (earlier candidates win ties),
+// and lists why the others cannot at all.
+func earliestAmong(bs []Booking, cands []Candidate, from, last time.Time, d time.Duration, admit Admitter, demand Capacity) (Candidate, time.Time, bool, []Rejection) {
+	byNode := map[string][]Booking{}
+	for _, b := range bs {
+		byNode[b.Node] = append(byNode[b.Node], b)
+	}
+	var best Candidate
+	var bestAt time.Time
+	found := false
+	var rej []Rejection
+	for _, c := range cands {
+		at, ok := EarliestFit(byNode[c.Node], from, last, d, func(peak Capacity) bool {
+			return admit.Admit(c, peak, demand) == ""
+		})
+		if !ok {
+			rej = append(rej, Rejection{Node: c.Node, Reason: fmt.Sprintf("no window of %s before %s", d, last.Format(time.RFC3339))})
+			continue
+		}
+		if !found || at.Before(bestAt) {
+			best, bestAt, found = c, at, true
+		}
+	}
+	return best, bestAt, found, rej
+}
+
+// placeAt sets s's window to start at at, keeping its length, and its
+// state: queued when the start moved later than asked.
+func placeAt(s *Session, node string, at time.Time) {
+	d := s.End.Sub(s.Start)
+	s.State = proto.StateScheduled
+	if at.After(s.Start) {
+		s.State = proto.StateQueued
+	}
+	s.Node, s.Start, s.End = node, at, at.Add(d)
+	s.Template.Start = at.UTC().Format(time.RFC3339)
 }
