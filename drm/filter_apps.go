@@ -2,6 +2,7 @@ package drm
 
 import (
 	"fmt"
+	"slices"
 	"strings"
 
 	"github.com/igrid/igrid/internal/proto"
@@ -17,13 +18,9 @@ func (ApplicationsFilter) Name() string { return "applications" }
 
 // Filter implements Filter.
 func (ApplicationsFilter) Filter(t *proto.Template, n NodeView) string {
-	have := make(map[string]bool, len(n.Applications))
-	for _, a := range n.Applications {
-		have[a] = true
-	}
 	var missing []string
 	for _, a := range t.Applications {
-		if !have[a] {
+		if !slices.Contains(n.Applications, a) { // lists are short: no map
 			missing = append(missing, a)
 		}
 	}

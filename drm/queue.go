@@ -46,7 +46,7 @@ func (sc *Scheduler) queue(ctx context.Context, sess store.Session, matched []No
 			s.Reason = fmt.Sprintf("%s: nothing fits at %s; earliest start the book allows is %s on %s",
 				ReasonQueued, asked.Format(time.RFC3339), s.Start.Format(time.RFC3339), s.Node)
 		}
-		s.Trace = mustJSON(tr)
+		s.Trace = tr.encode()
 	}
 	out, err := sc.store.BookEarliest(ctx, store.BookRequest{Session: sess, Candidates: cands, Admit: sc.Admit,
 		Quota: q, Now: now, Prepare: prepare}, last)

@@ -1,7 +1,6 @@
 package drm
 
 import (
-	"cmp"
 	"fmt"
 	"slices"
 
@@ -76,45 +75,75 @@ type Scored struct {
 type Ranker struct {
 	Policy  Policy
 	Weights Weights
+	// TopK, when positive, keeps only the best TopK nodes: the booking
+	// needs a few candidates, not a total order of ten thousand.
+	TopK int
 }
 
-// Rank scores every node and returns them best first; ties go to the
-// lower load average, then the name. It does not modify nodes.
+// Rank scores every node and returns them (the best TopK of them) best
+// first; ties go to the lower load average, then the name. It does not
+// modify nodes.
 func (r Ranker) Rank(nodes []NodeView, demand store.Capacity, u UserHistory) []Scored {
-	out := make([]Scored, len(nodes))
-	for i, n := range nodes {
-		out[i] = r.score(n, demand, u)
+	type entry struct {
+		i     int
+		total float64
+		parts [nParts]float64
 	}
-	slices.SortStableFunc(out, func(a, b Scored) int {
-		if c := cmp.Compare(b.Score, a.Score); c != 0 {
-			return c
+	better := func(a, b *entry) bool {
+		if a.total != b.total {
+			return a.total > b.total
 		}
-		if c := cmp.Compare(a.Load.Load1, b.Load.Load1); c != 0 {
-			return c
+		if la, lb := nodes[a.i].Load.Load1, nodes[b.i].Load.Load1; la != lb {
+			return la < lb
 		}
-		return cmp.Compare(a.Name, b.Name)
-	})
+		return nodes[a.i].Name < nodes[b.i].Name
+	}
+	k := len(nodes)
+	if r.TopK > 0 && r.TopK < k {
+		k = r.TopK
+	}
+	top := make([]entry, 0, k+1)
+	affinity := u.Name != ""
+	for i := range nodes {
+		e := entry{i: i}
+		e.parts, e.total = r.parts(nodes[i], demand, u)
+		if len(top) == k && !better(&e, &top[k-1]) {
+			continue
+		}
+		at := len(top)
+		for at > 0 && better(&e, &top[at-1]) {
+			at--
+		}
+		top = slices.Insert(top, at, e)
+		if len(top) > k {
+			top = top[:k]
+		}
+	}
+	out := make([]Scored, len(top))
+	for j, e := range top {
+		c := map[string]float64{ScorePolicy: e.parts[0]}
+		if affinity {
+			c[ScorePreviousNode], c[ScoreReservedAccount], c[ScoreCachedData] = e.parts[1], e.parts[2], e.parts[3]
+		}
+		out[j] = Scored{NodeView: nodes[e.i], Score: e.total, Components: c}
+	}
 	return out
 }
 
-func (r Ranker) score(n NodeView, demand store.Capacity, u UserHistory) Scored {
-	c := map[string]float64{ScorePolicy: r.Policy.Score(n, demand)}
+// nParts is the number of components parts computes: policy, previous
+// node, reserved account, cached data (usual hours come later, for the
+// best few only).
+const nParts = 4
+
+func (r Ranker) parts(n NodeView, demand store.Capacity, u UserHistory) ([nParts]float64, float64) {
+	p := [nParts]float64{r.Policy.Score(n, demand)}
 	if u.Name != "" {
-		c[ScorePreviousNode] = b2f(u.PreviousNode != "" && u.PreviousNode == n.Name)
-		c[ScoreReservedAccount] = b2f(slices.Contains(n.ReservedAccounts, u.Name))
-		c[ScoreCachedData] = b2f(slices.Contains(n.CachedUsers, u.Name))
-		if u.HoursFree != nil && len(u.UsualHours) > 0 {
-			c[ScoreUsualHours] = u.HoursFree(n)
-		}
+		p[1] = b2f(u.PreviousNode != "" && u.PreviousNode == n.Name)
+		p[2] = b2f(slices.Contains(n.ReservedAccounts, u.Name))
+		p[3] = b2f(slices.Contains(n.CachedUsers, u.Name))
 	}
-	w := map[string]float64{ScorePolicy: r.Weights.Policy, ScorePreviousNode: r.Weights.PreviousNode,
-		ScoreReservedAccount: r.Weights.ReservedAccount, ScoreCachedData: r.Weights.CachedData,
-		ScoreUsualHours: r.Weights.UsualHours}
-	total := 0.0
-	for k, v := range c {
-		total += w[k] * v
-	}
-	return Scored{NodeView: n, Score: total, Components: c}
+	w := r.Weights
+	return p, w.Policy*p[0] + w.PreviousNode*p[1] + w.ReservedAccount*p[2] + w.CachedData*p[3]
 }
 
 func b2f(b bool) float64 {

@@ -35,7 +35,12 @@ type Scheduler struct {
 	profMu   sync.Mutex
 	profiles map[string]store.Profile
 	profAt   time.Time
+
+	cache bookCache
 }
+
+// DefaultTopK is how many ranked candidates a booking gets to try.
+const DefaultTopK = 16
 
 // DefaultHorizon is how far ahead a queued session may be placed when its
 // class sets no booking horizon.
@@ -47,7 +52,7 @@ const profileTTL = 5 * time.Second
 // NewScheduler wires the stages in their order, with the least-loaded
 // policy and the default weights.
 func NewScheduler(st store.Store, nodes func(now time.Time) []proto.NodeStatus) *Scheduler {
-	return &Scheduler{Admit: CapacityAdmitter{}, Rank: Ranker{Policy: LeastLoaded{}, Weights: DefaultWeights()},
+	return &Scheduler{Admit: CapacityAdmitter{}, Rank: Ranker{Policy: LeastLoaded{}, Weights: DefaultWeights(), TopK: DefaultTopK},
 		Quota: func(string) store.Quota { return store.Quota{} }, Horizon: DefaultHorizon, store: st, nodes: nodes}
 }
 
@@ -88,8 +93,8 @@ func (sc *Scheduler) schedule(ctx context.Context, sess store.Session, now time.
 			return sc.settle(ctx, out, tr, err)
 		}
 	}
-	if len(matched) > 0 {
-		out, err := sc.queue(ctx, sess, matched, q, now, tr)
+	if m := matched(); len(m) > 0 {
+		out, err := sc.queue(ctx, sess, m, q, now, tr)
 		if err == nil || !errors.Is(err, store.ErrNoCapacity) {
 			return sc.settle(ctx, out, tr, err)
 		}
@@ -100,6 +105,9 @@ func (sc *Scheduler) schedule(ctx context.Context, sess store.Session, now time.
 // settle returns a booked session, records a quota refusal as denied, and
 // passes other errors on.
 func (sc *Scheduler) settle(ctx context.Context, sess store.Session, tr *Trace, err error) (store.Session, error) {
+	if err == nil {
+		sc.cache.add(sess)
+	}
 	var qd *QuotaDeniedError
 	if errors.As(err, &qd) {
 		return sc.deny(ctx, sess, tr, err)
@@ -109,21 +117,32 @@ func (sc *Scheduler) settle(ctx context.Context, sess store.Session, tr *Trace, 
 
 // plan runs the pure stages over snap: the nodes that pass match, and
 // those that also pass the admission pre-check, ranked best first.
-func (sc *Scheduler) plan(t *proto.Template, snap Snapshot, d store.Capacity, tr *Trace) ([]NodeView, []Scored) {
-	var matched, feasible []NodeView
-	for _, n := range snap.Nodes {
-		if f, why := sc.Match.MatchBy(t, n); why != "" {
+func (sc *Scheduler) plan(t *proto.Template, snap Snapshot, d store.Capacity, tr *Trace) (matched func() []NodeView, ranked []Scored) {
+	// Only the queueing path needs the matched nodes: gather them lazily.
+	var unfit []int
+	feasible := make([]NodeView, 0, len(snap.Nodes))
+	tr.Considered = len(snap.Nodes)
+	for i := range snap.Nodes {
+		n := &snap.Nodes[i]
+		if f, why := sc.Match.MatchBy(t, *n); why != "" {
 			tr.reject(n.Name, MatchName, f, why)
 			continue
 		}
-		matched = append(matched, n)
-		if why := sc.Admit.PreCheck(n, d); why != "" {
+		if why := sc.Admit.PreCheck(*n, d); why != "" {
 			tr.reject(n.Name, AdmitName, "", why)
+			unfit = append(unfit, i)
 			continue
 		}
-		feasible = append(feasible, n)
+		feasible = append(feasible, *n)
 	}
-	ranked := sc.Rank.Rank(feasible, d, snap.User)
+	matched = func() []NodeView {
+		out := make([]NodeView, 0, len(unfit)+len(feasible))
+		for _, i := range unfit {
+			out = append(out, snap.Nodes[i])
+		}
+		return append(out, feasible...)
+	}
+	ranked = sc.Rank.Rank(feasible, d, snap.User)
 	for i, s := range ranked {
 		nt := tr.node(s.Name)
 		nt.Verdict, nt.Rank, nt.Score, nt.Components = VerdictCandidate, i+1, s.Score, s.Components
@@ -168,7 +187,7 @@ func (sc *Scheduler) book(ctx context.Context, sess store.Session, ranked []Scor
 		}
 		tr.node(s.Node).Verdict = VerdictChosen
 		tr.Outcome, tr.Node = string(proto.StateScheduled), s.Node
-		s.Trace = mustJSON(tr)
+		s.Trace = tr.encode()
 	}
 	node, err := sc.store.Book(ctx, store.BookRequest{Session: sess, Candidates: candidates(ranked),
 		Admit: sc.Admit, Quota: q, Now: now, Prepare: prepare})
@@ -196,7 +215,7 @@ func (sc *Scheduler) deny(ctx context.Context, sess store.Session, tr *Trace, er
 		tr = qd.trace
 	}
 	tr.Outcome, tr.Node, tr.Reason = string(proto.StateDenied), "", err.Error()
-	sess.State, sess.Node, sess.Reason, sess.Trace = proto.StateDenied, "", err.Error(), mustJSON(tr)
+	sess.State, sess.Node, sess.Reason, sess.Trace = proto.StateDenied, "", err.Error(), tr.encode()
 	if ierr := sc.store.InsertSession(ctx, sess); ierr != nil {
 		return sess, fmt.Errorf("record denied session: %w", ierr)
 	}
@@ -210,12 +229,13 @@ func (sc *Scheduler) deniedError(tr *Trace) error {
 // snapshot reads node statuses, the peak reserved in sess's window and the
 // user's history.
 func (sc *Scheduler) snapshot(ctx context.Context, sess store.Session, now time.Time, exclude []string) (Snapshot, error) {
-	held, err := sc.store.Reserved(ctx, sess.Start, sess.End)
+	held, err := sc.cache.peaks(ctx, sc.store, sess.Start, sess.End)
 	if err != nil {
 		return Snapshot{}, fmt.Errorf("reserved capacity: %w", err)
 	}
-	snap := Snapshot{Now: now, Start: sess.Start, End: sess.End}
-	for _, st := range sc.nodes(now) {
+	statuses := sc.nodes(now)
+	snap := Snapshot{Now: now, Start: sess.Start, End: sess.End, Nodes: make([]NodeView, 0, len(statuses))}
+	for _, st := range statuses {
 		if slices.Contains(exclude, st.Name) {
 			continue
 		}

@@ -46,8 +46,8 @@ func TestQueueExplainExtend(t *testing.T) {
 		t.Errorf("node-a in the trace: %+v", a)
 	}
 	tr1 := explain(t, alice, first.ID)
-	if a := tr1.Nodes[1]; tr1.Outcome != "scheduled" || a.Node != "node-a" || a.Verdict != VerdictChosen || a.Rank != 1 ||
-		a.Components[ScorePolicy] != 1 || len(a.Components) != 4 {
+	if a := tr1.Nodes[0]; tr1.Outcome != "scheduled" || a.Node != "node-a" || a.Verdict != VerdictChosen || a.Rank != 1 ||
+		a.Components[ScorePolicy] != 1 || len(a.Components) != 4 || tr1.Considered != 2 || tr1.RejectedBy["match/memory_mb"] != 1 {
 		t.Errorf("first's trace lacks its score components: %+v", tr1)
 	}
 	if _, err := alice.Extend(ctx, first.ID, 10*time.Minute); err == nil {

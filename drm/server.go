@@ -79,7 +79,7 @@ func New(cfg Config) (*Server, error) {
 	s := &Server{cfg: cfg, log: cfg.Logger.With("component", "drm"), pol: pol, store: st}
 	s.reg = NewRegistry(st, cfg.Heartbeat, s.log)
 	s.sched = NewScheduler(st, s.reg.Statuses)
-	s.sched.Rank = Ranker{Policy: policy, Weights: *cfg.Weights}
+	s.sched.Rank = Ranker{Policy: policy, Weights: *cfg.Weights, TopK: DefaultTopK}
 	s.sched.Quota = s.quotaFor
 	s.met = newMetrics(st, s.reg, s.log)
 	s.api = s.routes()

@@ -1,6 +1,8 @@
 package drm
 
 import (
+	"cmp"
+	"slices"
 	"time"
 
 	"github.com/igrid/igrid/drm/store"
@@ -26,7 +28,19 @@ type Trace struct {
 	// QueuedFrom is the start asked for, when the session was queued to a
 	// later start.
 	QueuedFrom *time.Time `json:"queued_from,omitempty"`
+	// Considered counts the nodes looked at; RejectedBy counts them by
+	// stage/filter. Omitted counts the node entries left out of Nodes past
+	// MaxTraceNodes (candidates below the best TopK are never listed).
+	Considered int            `json:"considered"`
+	RejectedBy map[string]int `json:"rejected_by,omitempty"`
+	Omitted    int            `json:"omitted,omitempty"`
+
+	idx map[string]int
 }
+
+// MaxTraceNodes bounds the node entries a stored trace lists: the chosen
+// node, the ranked candidates, then rejected nodes in the order seen.
+const MaxTraceNodes = 100
 
 // Node verdicts in a trace.
 const (
@@ -52,13 +66,46 @@ type NodeTrace struct {
 
 // node returns the trace entry of name, adding one if needed.
 func (t *Trace) node(name string) *NodeTrace {
-	for i := range t.Nodes {
-		if t.Nodes[i].Node == name {
-			return &t.Nodes[i]
-		}
+	if i, ok := t.idx[name]; ok {
+		return &t.Nodes[i]
 	}
+	if t.idx == nil {
+		t.idx = map[string]int{}
+	}
+	t.idx[name] = len(t.Nodes)
 	t.Nodes = append(t.Nodes, NodeTrace{Node: name})
 	return &t.Nodes[len(t.Nodes)-1]
+}
+
+// encode is the trace as stored: counts by stage, and at most
+// MaxTraceNodes entries, chosen and candidates first.
+func (t *Trace) encode() []byte {
+	out := *t
+	out.idx = nil
+	out.RejectedBy = map[string]int{}
+	var chosen, cands, rejected []NodeTrace
+	for _, n := range t.Nodes {
+		switch n.Verdict {
+		case VerdictChosen:
+			chosen = append(chosen, n)
+		case VerdictCandidate:
+			cands = append(cands, n)
+		default:
+			key := n.Stage
+			if n.Filter != "" {
+				key += "/" + n.Filter
+			}
+			out.RejectedBy[key]++
+			rejected = append(rejected, n)
+		}
+	}
+	slices.SortStableFunc(cands, func(a, b NodeTrace) int { return cmp.Compare(a.Rank, b.Rank) })
+	all := append(append(chosen, cands...), rejected...)
+	if len(all) > MaxTraceNodes {
+		out.Omitted, all = len(all)-MaxTraceNodes, all[:MaxTraceNodes]
+	}
+	out.Nodes = all
+	return mustJSON(out)
 }
 
 // reject records that the stage rejected node.
