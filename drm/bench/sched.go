@@ -27,17 +27,17 @@ type SchedConfig struct {
 
 // SchedResult is what a scenario measured.
 type SchedResult struct {
-	Config     SchedConfig
-	Requests   int
-	Scheduled  int
-	Queued     int
-	Denied     int
-	Elapsed    time.Duration
-	PerSecond  float64 // decisions written durably per second
-	P50, P99   time.Duration
-	Max        time.Duration
-	SeedTime   time.Duration
-	StoreKind  string
+	Config    SchedConfig
+	Requests  int
+	Scheduled int
+	Queued    int
+	Denied    int
+	Elapsed   time.Duration
+	PerSecond float64 // decisions written durably per second
+	P50, P99  time.Duration
+	Max       time.Duration
+	SeedTime  time.Duration
+	StoreKind string
 }
 
 func (r SchedResult) String() string {
