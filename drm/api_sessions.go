@@ -187,8 +187,8 @@ func (s *Server) endOnce(r *http.Request, disp *Dispatcher, sess store.Session, 
 	ctx := r.Context()
 	s.log.Info("end requested", "session", sess.ID, "by", u.Name, "state", sess.State)
 	switch sess.State {
-	case proto.StateScheduled:
-		return s.store.Transition(ctx, sess.ID, proto.StateScheduled,
+	case proto.StateScheduled, proto.StateQueued:
+		return s.store.Transition(ctx, sess.ID, sess.State,
 			store.Change{To: proto.StateEnded, Reason: ReasonCancelled})
 	case proto.StateStarting:
 		// The start round trip in flight sees the change and the next
@@ -196,12 +196,11 @@ func (s *Server) endOnce(r *http.Request, disp *Dispatcher, sess store.Session, 
 		return s.store.Transition(ctx, sess.ID, proto.StateStarting,
 			store.Change{To: proto.StateEnding, Reason: ReasonEndedByUser})
 	case proto.StateRunning:
-		cur, err := s.store.Transition(ctx, sess.ID, proto.StateRunning,
-			store.Change{To: proto.StateEnding, Reason: ReasonEndedByUser})
-		if err != nil {
-			return cur, err
+		// EndNow takes the session's dispatch slot before it moves it to
+		// ending, so no tick can send a second end meanwhile.
+		if !disp.EndNow(sess, ReasonEndedByUser) {
+			return sess, store.ErrStateChanged // busy: look again
 		}
-		disp.EndNow(cur, ReasonEndedByUser)
 		return s.store.Session(ctx, sess.ID)
 	case proto.StateEnding:
 		disp.EndNow(sess, sess.Reason)

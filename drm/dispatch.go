@@ -167,15 +167,17 @@ func (d *Dispatcher) release(id string) {
 }
 
 // EndNow ends a running (or ending) session at once and waits for the
-// node's answer, unless a round trip for it is already under way.
-func (d *Dispatcher) EndNow(s store.Session, reason string) {
+// node's answer. It reports false, doing nothing, when a round trip for
+// the session is already under way.
+func (d *Dispatcher) EndNow(s store.Session, reason string) bool {
 	if !d.acquire(s.ID) {
-		return
+		return false
 	}
 	d.wg.Add(1)
 	defer d.wg.Done()
 	defer d.release(s.ID)
 	d.endSession(s, reason)
+	return true
 }
 
 // startSession: scheduled → starting → (node) → running | failed.

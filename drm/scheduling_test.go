@@ -61,6 +61,10 @@ func TestQueueExplainExtend(t *testing.T) {
 	}
 	_, err = alice.Extend(ctx, second.ID, time.Hour) // engineering allows 1h in all
 	wantAPIError(t, err, 403, "quota_exceeded", "max_usage_time")
+	// A queued session can be cancelled like a scheduled one.
+	if got, err := alice.EndSession(ctx, second.ID); err != nil || got.State != proto.StateEnded || got.Reason != ReasonCancelled {
+		t.Fatalf("cancel queued: %+v, %v", got, err)
+	}
 	code, body := g.do("POST", "/sessions/"+second.ID+"/extend", alice.Token(), `{"by":"-5m"}`)
 	if c, _ := errOf(body); code != 400 || c != "invalid_input" {
 		t.Errorf("negative extension: %d %v", code, body)
