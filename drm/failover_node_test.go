@@ -34,8 +34,12 @@ func TestFailoverRealNodes(t *testing.T) {
 	}
 	t.Cleanup(ns.Shutdown)
 	quiet := slog.New(slog.NewTextHandler(io.Discard, nil))
+	if os.Getenv("FAILOVER_DEBUG") != "" {
+		quiet = slog.New(slog.NewTextHandler(os.Stderr, nil))
+	}
 	d, err := drm.New(drm.Config{Listen: "127.0.0.1:0", DBPath: filepath.Join(t.TempDir(), "drm.db"), NATSURL: ns.URL(),
 		PoliciesDir: "testdata/policies", DefaultClass: "engineering", Tick: 20 * time.Millisecond, Logger: quiet,
+		Heartbeat: nodeBeat, // also the grace after start before a silent node counts as lost
 		ReplaceLostClasses: []string{"engineering"}})
 	if err != nil {
 		t.Fatal(err)
