@@ -39,7 +39,7 @@ func TestFailoverRealNodes(t *testing.T) {
 	}
 	d, err := drm.New(drm.Config{Listen: "127.0.0.1:0", DBPath: filepath.Join(t.TempDir(), "drm.db"), NATSURL: ns.URL(),
 		PoliciesDir: "testdata/policies", DefaultClass: "engineering", Tick: 20 * time.Millisecond, Logger: quiet,
-		Heartbeat: nodeBeat, // also the grace after start before a silent node counts as lost
+		Heartbeat:          nodeBeat, // also the grace after start before a silent node counts as lost
 		ReplaceLostClasses: []string{"engineering"}})
 	if err != nil {
 		t.Fatal(err)
