@@ -258,6 +258,9 @@ func (d *Dispatcher) endSession(s store.Session, reason string) {
 			return
 		}
 		s = cur
+	} else if cur, err := d.store.Session(ctx, s.ID); err != nil || cur.State != proto.StateEnding {
+		// s came from an older snapshot; another round trip finished it.
+		return
 	}
 	_, err := d.request(ctx, s.Node, proto.Command{Op: proto.OpEnd, End: &proto.EndSession{SessionID: s.ID, Reason: reason}})
 	change := store.Change{To: proto.StateEnded}

@@ -57,8 +57,9 @@ func startServer(t *testing.T, start, end time.Time) *testServer {
 	uid, gid := uint32(os.Getuid()), uint32(os.Getgid())
 	if uid == 0 {
 		uid, gid = 65534, 65534
-		for d := home; d != "/"; d = filepath.Dir(d) {
-			os.Chmod(d, 0o755)
+		// nobody must reach its home; stop below the shared temp dir.
+		for d := home; d != os.TempDir() && d != "/"; d = filepath.Dir(d) {
+			os.Chmod(d, 0o711)
 		}
 		os.Chown(home, int(uid), int(gid))
 	}

@@ -13,6 +13,7 @@ import (
 
 	"github.com/igrid/igrid/accounts"
 	"github.com/igrid/igrid/gish"
+	"github.com/igrid/igrid/gss"
 	"github.com/igrid/igrid/internal/bus"
 	"github.com/igrid/igrid/internal/proto"
 	"github.com/igrid/igrid/policies"
@@ -26,11 +27,12 @@ import (
 type Agent struct {
 	cfg      Config
 	log      *slog.Logger
-	set      *policies.Set
+	src      policies.Source   // the policy set in force; ask at every decision
+	watcher  *policies.Watcher // non-nil when the agent reloads PoliciesDir itself
 	accounts *accounts.Manager
+	data     *gss.Cache // nil: no GSS, homes start empty (UseGSS)
 	load     *loadSampler
 	info     proto.NodeInfo
-	execs    map[string]map[string]string // class → allowed name → real path
 
 	ssh     *gish.Server
 	sshPort int
@@ -41,6 +43,7 @@ type Agent struct {
 	keys    keyedMutex
 	wg      sync.WaitGroup
 	started bool
+	gmma    *gmmaNode // GMMA agents, SAC and /metrics (node/gmma.go)
 
 	mu       sync.Mutex
 	closing  bool
@@ -56,13 +59,11 @@ func New(cfg Config) (*Agent, error) {
 	if err := cfg.setDefaults(); err != nil {
 		return nil, err
 	}
-	set := cfg.Policies
-	if set == nil {
-		var err error
-		if set, err = policies.LoadDir(cfg.PoliciesDir); err != nil {
-			return nil, fmt.Errorf("node %s: policies: %w", cfg.Name, err)
-		}
+	src, watcher, err := openPolicies(cfg)
+	if err != nil {
+		return nil, err
 	}
+	set := src.Current()
 	log := cfg.Logger.With("node", cfg.Name)
 	if err := os.MkdirAll(cfg.HomeRoot, 0o711); err != nil {
 		return nil, fmt.Errorf("node %s: home root: %w", cfg.Name, err)
@@ -76,20 +77,11 @@ func New(cfg Config) (*Agent, error) {
 		return nil, fmt.Errorf("node %s: capacity: %w", cfg.Name, err)
 	}
 	a := &Agent{
-		cfg: cfg, log: log, set: set, info: info,
+		cfg: cfg, log: log, src: src, watcher: watcher, info: info,
 		accounts: accounts.NewManager(accounts.Config{HomeRoot: cfg.HomeRoot, Tag: cfg.AccountTag, Logger: log}),
 		load:     &loadSampler{fs: fs, homeRoot: cfg.HomeRoot},
-		execs:    map[string]map[string]string{},
 		sessions: map[string]*session{}, ended: map[string]endedSession{},
 		stop: make(chan struct{}),
-	}
-	for _, name := range set.Names() {
-		c, _ := set.Class(name)
-		exe, errs := c.ResolveExecutables("")
-		for _, e := range errs {
-			log.Debug("executable not offered", "err", e)
-		}
-		a.execs[name] = exe
 	}
 	return a, nil
 }
@@ -105,6 +97,9 @@ func (a *Agent) Accounts() *accounts.Manager { return a.accounts }
 func (a *Agent) Start() error {
 	if err := a.createPools(); err != nil {
 		return err
+	}
+	if err := a.startPolicyWatch(); err != nil {
+		return fmt.Errorf("node %s: %w", a.cfg.Name, err)
 	}
 	key, err := loadHostKey(a.cfg.DataDir)
 	if err != nil {
@@ -124,17 +119,28 @@ func (a *Agent) Start() error {
 	if a.sshPort, err = portOf(srv.Addr()); err != nil {
 		return fmt.Errorf("node %s: ssh server: %w", a.cfg.Name, err)
 	}
+	if err := a.adopt(); err != nil {
+		return fmt.Errorf("node %s: re-adopt sessions: %w", a.cfg.Name, err)
+	}
 	if a.nc, err = bus.Connect(a.cfg.NATSURL, "igrid-node-"+a.cfg.Name); err != nil {
 		return fmt.Errorf("node %s: %w", a.cfg.Name, err)
 	}
 	if a.sub, err = a.nc.Subscribe(bus.CommandSubject(a.cfg.Name), a.onCommand); err != nil {
 		return fmt.Errorf("node %s: subscribe: %w", a.cfg.Name, err)
 	}
+	if err := a.startGMMA(); err != nil {
+		return fmt.Errorf("node %s: gmma: %w", a.cfg.Name, err)
+	}
 	a.started = true
 	a.wg.Add(1)
 	go func() {
 		defer a.wg.Done()
 		a.heartbeatLoop(a.stop)
+	}()
+	a.wg.Add(1)
+	go func() {
+		defer a.wg.Done()
+		a.reservationLoop(a.stop)
 	}()
 	a.log.Info("node agent started", "ssh", srv.Addr(), "nats", a.cfg.NATSURL,
 		"privileged", a.accounts.Privileged(), "cores", a.info.CPU.Cores, "memory_mb", a.info.MemoryMB)
@@ -143,8 +149,9 @@ func (a *Agent) Start() error {
 
 // createPools makes the account pool of every class that has a prefix.
 func (a *Agent) createPools() error {
-	for _, name := range a.set.Names() {
-		c, _ := a.set.Class(name)
+	set := a.policy()
+	for _, name := range set.Names() {
+		c, _ := set.Class(name)
 		if c.AccountPool.Prefix == "" {
 			continue
 		}
@@ -212,6 +219,7 @@ func (a *Agent) shutdown(ctx context.Context) error {
 	a.mu.Lock()
 	a.closing = true
 	a.mu.Unlock()
+	a.stopPolicyWatch()
 	close(a.stop)
 	a.wg.Wait()
 	if a.ssh != nil {
@@ -219,6 +227,9 @@ func (a *Agent) shutdown(ctx context.Context) error {
 			errs = append(errs, a.endSession(id, "node shutting down"))
 		}
 		errs = append(errs, a.ssh.Shutdown(ctx))
+	}
+	if a.gmma != nil {
+		errs = append(errs, a.gmma.shutdown(ctx))
 	}
 	if a.cfg.RemoveAccounts {
 		errs = append(errs, a.accounts.RemoveAll())

@@ -7,6 +7,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/igrid/igrid/accounts"
 	"github.com/igrid/igrid/gish"
 	"github.com/igrid/igrid/internal/proto"
 	"github.com/igrid/igrid/policies"
@@ -65,31 +66,49 @@ func (a *Agent) startSession(st *proto.StartSession) (proto.CommandReply, error)
 	if err := a.ensurePool(class); err != nil {
 		return proto.CommandReply{}, err
 	}
-	acct, err := a.accounts.Bind(class.Name, st.SessionID)
+	acct, err := a.accounts.BindUser(class.Name, st.SessionID, st.User)
 	if err != nil {
 		return proto.CommandReply{}, err
 	}
-	if err := a.accounts.PrepareHome(acct); err != nil {
+	err = a.accounts.PrepareHome(acct)
+	if err == nil {
+		err = a.restoreData(st, acct)
+	}
+	if err == nil {
+		err = a.gmma.sessionStarted(st.SessionID, acct.UID, acct.GID, acct.Home, st, class)
+	}
+	if err == nil {
+		err = a.persistSession(st, acct.Name)
+	}
+	if err != nil {
+		if gerr := a.gmma.sessionEnded(st.SessionID); gerr != nil {
+			err = errors.Join(err, gerr)
+		}
 		if rerr := a.accounts.Release(st.SessionID); rerr != nil {
 			err = errors.Join(err, rerr)
 		}
 		return proto.CommandReply{}, fmt.Errorf("prepare home of %s: %w", acct.Name, err)
 	}
-	s := &session{
+	s := a.newSession(st, class, keys, acct)
+	a.addSession(s)
+	a.log.Info("session started", "session", st.SessionID, "user", st.User, "class", class.Name,
+		"account", acct.Name, "end", st.End.UTC().Format(time.RFC3339))
+	return s.reply, nil
+}
+
+// newSession is the node's record of a started (or re-adopted) session.
+func (a *Agent) newSession(st *proto.StartSession, class *policies.Class, keys []gossh.PublicKey, acct *accounts.Account) *session {
+	return &session{
 		binding: &gish.Binding{
 			SessionID: st.SessionID, User: st.User, Account: acct.Name, Class: class.Name,
 			Node: a.cfg.Name, Home: acct.Home, UID: acct.UID, GID: acct.GID,
-			Start: st.Start, End: st.End, Executables: a.execs[class.Name],
+			Start: st.Start, End: st.End, Executables: a.executables(class.Name),
 			MaxProcesses: minNonZero(st.SLA.MaxProcesses, class.Session.MaxProcesses), AuthorizedKeys: keys,
 		},
 		reply: proto.CommandReply{Account: acct.Name, Connect: proto.Connect{
 			SSH: &proto.SSHConnect{Host: a.cfg.SSHHost, Port: a.sshPort, User: st.User},
 		}},
 	}
-	a.addSession(s)
-	a.log.Info("session started", "session", st.SessionID, "user", st.User, "class", class.Name,
-		"account", acct.Name, "end", st.End.UTC().Format(time.RFC3339))
-	return s.reply, nil
 }
 
 // checkStart validates a StartSession without changing anything.
@@ -105,10 +124,11 @@ func (a *Agent) checkStart(st *proto.StartSession, now time.Time) (*policies.Cla
 	case !st.End.After(now):
 		return nil, nil, bad("start %s: the window already ended at %s", st.SessionID, st.End.UTC().Format(time.RFC3339))
 	}
-	class, ok := a.set.Class(st.Class)
+	set := a.policy()
+	class, ok := set.Class(st.Class)
 	if !ok {
 		return nil, nil, reason(ErrUnknownClass, fmt.Sprintf("start %s: unknown class %q (this node knows %s)",
-			st.SessionID, st.Class, strings.Join(a.set.Names(), ", ")))
+			st.SessionID, st.Class, strings.Join(set.Names(), ", ")))
 	}
 	var keys []gossh.PublicKey
 	for i, line := range st.AuthorizedKeys {
@@ -150,7 +170,10 @@ func (a *Agent) endSession(id, why string) error {
 		return nil
 	}
 	a.ssh.EndSession(id)
-	err := a.accounts.Release(id)
+	// GMMA first: it kills what is in the session cgroup and removes it;
+	// then the account's files are saved and the account is cleaned.
+	gerr := a.gmma.sessionEnded(id)
+	err := errors.Join(gerr, a.finishSession(id, s.binding.User, s.binding.Home))
 	if err != nil {
 		err = fmt.Errorf("end %s: %w", id, err)
 	}

@@ -33,7 +33,11 @@ type Config struct {
 	GishExec []string
 	// RemoveAccounts makes Shutdown delete the pool accounts it created.
 	RemoveAccounts bool
-	Logger         *slog.Logger
+	// SampleInterval is the GMMA monitoring period; default 1s.
+	SampleInterval time.Duration
+	// MetricsAddr, when set, serves Prometheus /metrics there ("127.0.0.1:0" works).
+	MetricsAddr string
+	Logger      *slog.Logger
 }
 
 // Defaults filled in by New.
@@ -76,6 +80,9 @@ func (c *Config) setDefaults() error {
 	}
 	if c.Heartbeat <= 0 {
 		c.Heartbeat = DefaultHeartbeat
+	}
+	if c.SampleInterval <= 0 {
+		c.SampleInterval = time.Second
 	}
 	if c.Logger == nil {
 		c.Logger = slog.Default()

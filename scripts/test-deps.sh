@@ -9,6 +9,8 @@ need=()
 command -v ssh >/dev/null 2>&1 || need+=(openssh-client)
 [ -x /usr/sbin/sshd ] || need+=(openssh-server)
 command -v useradd >/dev/null 2>&1 || need+=(passwd)
+# procps: the GMMA tests' cleanup kills a throwaway account's processes with pkill.
+command -v pkill >/dev/null 2>&1 || need+=(procps)
 command -v chromium >/dev/null 2>&1 || need+=(chromium)
 compgen -G '/usr/lib/postgresql/*/bin/initdb' >/dev/null || need+=(postgresql)
 if [ ${#need[@]} -eq 0 ]; then exit 0; fi

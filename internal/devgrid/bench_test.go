@@ -72,6 +72,7 @@ func startGridB(b *testing.B) *Grid {
 	}
 	cfg := Default()
 	cfg.DataDir, cfg.Listen, cfg.Nodes, cfg.SSHBasePort, cfg.DemoSession = dir, "127.0.0.1:0", 1, 0, false
+	cfg.AccountTag = randomTag()
 	g, err := Start(context.Background(), cfg)
 	if err != nil {
 		b.Fatal(err)

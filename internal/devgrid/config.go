@@ -25,6 +25,10 @@ type Config struct {
 	// Heartbeat and Tick tune the node heartbeat and the dispatcher period.
 	Heartbeat time.Duration
 	Tick      time.Duration
+	// AccountTag goes before each node's letter in its account names
+	// (igeng<tag>a01): tests set a random one so that grids on one machine
+	// never share an account.
+	AccountTag string
 	// GishExec is the re-exec argv prefix of the node SSH servers (tests).
 	GishExec []string
 	Logger   *slog.Logger

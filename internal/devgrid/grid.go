@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/igrid/igrid/drm"
+	"github.com/igrid/igrid/gss"
 	"github.com/igrid/igrid/internal/bus"
 	"github.com/igrid/igrid/node"
 	"github.com/igrid/igrid/policies"
@@ -152,13 +153,21 @@ func (g *Grid) startNodes(ctx context.Context) error {
 			Name: name, Cluster: "dev", NATSURL: g.nats.URL(), SSHAddr: sshAddr,
 			HomeRoot: filepath.Join(g.cfg.DataDir, "homes", name),
 			DataDir:  filepath.Join(g.cfg.DataDir, "nodes", name),
-			Policies: set, PoliciesDir: g.Info.PoliciesDir, AccountTag: string(rune('a' + i)),
+			Policies: set, PoliciesDir: g.Info.PoliciesDir, AccountTag: g.cfg.AccountTag + string(rune('a'+i)),
 			Heartbeat: g.cfg.Heartbeat, GishExec: g.cfg.GishExec, RemoveAccounts: true,
 			Logger: g.cfg.Logger.With("component", "node", "node", name),
 		})
 		if err != nil {
 			return fmt.Errorf("node %s: %w", name, err)
 		}
+		// Every dev node shares one local GSS store, so a user's files
+		// follow them from node to node; each node keeps its own cache.
+		data, err := gss.OpenLocal(filepath.Join(g.cfg.DataDir, "gss"),
+			filepath.Join(g.cfg.DataDir, "nodes", name, "cache"), name, g.cfg.Logger.With("component", "gss", "node", name))
+		if err != nil {
+			return fmt.Errorf("node %s: gss: %w", name, err)
+		}
+		a.UseGSS(data)
 		g.nodes = append(g.nodes, a)
 		if err := a.Start(); err != nil {
 			return fmt.Errorf("node %s: %w", name, err)

@@ -3,6 +3,7 @@ package devgrid
 import (
 	"bytes"
 	"context"
+	"crypto/rand"
 	"encoding/json"
 	"fmt"
 	"net/http"
@@ -29,6 +30,7 @@ func startGrid(t *testing.T, nodes int) *Grid {
 	cfg := Default()
 	cfg.DataDir, cfg.Listen, cfg.Nodes, cfg.SSHBasePort = dir, "127.0.0.1:0", nodes, 0
 	cfg.DemoSession = false
+	cfg.AccountTag = randomTag()
 	cfg.Heartbeat, cfg.Tick = 200*time.Millisecond, 50*time.Millisecond
 	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
 	defer cancel()
@@ -160,4 +162,11 @@ func decodeJSON(t *testing.T, resp *http.Response, v any) {
 	if err := json.NewDecoder(resp.Body).Decode(v); err != nil {
 		t.Fatalf("decode %s: %v", resp.Request.URL, err)
 	}
+}
+
+// randomTag is a two-letter account tag for one test grid.
+func randomTag() string {
+	b := make([]byte, 2)
+	rand.Read(b)
+	return string([]byte{'a' + b[0]%26, 'a' + b[1]%26})
 }

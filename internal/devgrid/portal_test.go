@@ -2,6 +2,7 @@ package devgrid
 
 import (
 	"context"
+	"fmt"
 	"os"
 	"os/exec"
 	"strings"
@@ -37,63 +38,53 @@ func browser(t *testing.T) context.Context {
 func TestPortal(t *testing.T) {
 	g := startGrid(t, 1)
 	ctx := browser(t)
-	var text string
-	err := chromedp.Do(ctx,
-		chromedp.Navigate(g.Info.PortalURL),
-		chromedp.WaitVisible(`input[name=name]`),
-		chromedp.SendKeys(`input[name=name]`, g.Info.User),
-		chromedp.SendKeys(`input[name=password]`, "wrong-password"),
-		chromedp.Submit(`input[name=password]`),
-		chromedp.WaitVisible(`.error`),
-		into(&text, chromedp.Text(`.error`)),
-	)
-	if err != nil {
-		t.Fatalf("login page: %v", err)
+	step := func(what string, steps ...chromedp.Action[chromedp.Void]) {
+		t.Helper()
+		if err := chromedp.Do(ctx, steps...); err != nil {
+			t.Fatalf("%s: %v", what, err)
+		}
 	}
-	if text == "" {
+	// submit submits a form and returns once the page it leads to loaded.
+	submit := func(what, sel string) {
+		t.Helper()
+		if _, err := chromedp.RunResponse(ctx, chromedp.Submit(sel)); err != nil {
+			t.Fatalf("%s: %v", what, err)
+		}
+	}
+	text := func(sel string) string {
+		t.Helper()
+		v, err := chromedp.Run(ctx, innerText(sel))
+		if err != nil {
+			t.Fatalf("text of %s: %v", sel, err)
+		}
+		return v
+	}
+	step("login page", chromedp.Navigate(g.Info.PortalURL), present(`input[name=name]`),
+		chromedp.SendKeys(`input[name=name]`, g.Info.User),
+		chromedp.SendKeys(`input[name=password]`, "wrong-password"))
+	submit("wrong password", `input[name=password]`)
+	if text(`.error`) == "" {
 		t.Error("a wrong password shows no reason")
 	}
-	err = chromedp.Do(ctx,
-		chromedp.SetValue(`input[name=password]`, g.Info.Password),
-		chromedp.Submit(`input[name=password]`),
-		chromedp.WaitVisible(`#request`),
-		chromedp.SetValue(`input[name=usage_time]`, "abc"),
-		chromedp.Submit(`input[name=usage_time]`),
-		chromedp.WaitVisible(`#error`),
-		into(&text, chromedp.Text(`#error`)),
-	)
-	if err != nil {
-		t.Fatalf("request with a bad usage time: %v", err)
+	step("password", chromedp.SetValue(`input[name=password]`, g.Info.Password))
+	submit("login", `input[name=password]`)
+	step("request form", present(`#request`), chromedp.SetValue(`input[name=usage_time]`, "abc"))
+	submit("bad request", `input[name=usage_time]`)
+	if e := text(`#error`); !strings.Contains(e, "usage_time") {
+		t.Errorf("bad usage time error %q does not name the field", e)
 	}
-	if !strings.Contains(text, "usage_time") {
-		t.Errorf("bad usage time error %q does not name the field", text)
-	}
-	err = chromedp.Do(ctx,
-		chromedp.SetValue(`input[name=usage_time]`, "20m"),
-		chromedp.Submit(`input[name=usage_time]`),
-		chromedp.WaitVisible(`#sessions table`),
-		chromedp.Poll[chromedp.Void](`document.querySelector("#sessions .state-running") !== null`,
-			chromedp.WithPollingTimeout(20*time.Second)),
-		into(&text, chromedp.Text(`#sessions`)),
-	)
-	if err != nil {
-		t.Fatalf("booking through the form: %v", err)
-	}
-	if !strings.Contains(text, "ssh -p ") || !strings.Contains(text, "node-a") {
-		t.Errorf("running session row lacks node or ssh command: %q", text)
+	step("usage time", chromedp.SetValue(`input[name=usage_time]`, "20m"))
+	submit("booking", `input[name=usage_time]`)
+	step("running", present(`#sessions .state-running`))
+	if row := text(`#sessions`); !strings.Contains(row, "ssh -p ") || !strings.Contains(row, "node-a") {
+		t.Errorf("running session row lacks node or ssh command: %q", row)
 	}
 	shot, _ := chromedp.Run(ctx, chromedp.FullScreenshot(80))
 	if dir := os.Getenv("IGRID_SCREENSHOTS"); dir != "" {
 		os.WriteFile(dir+"/portal.jpg", shot, 0o644)
 	}
-	err = chromedp.Do(ctx,
-		chromedp.Click(`#sessions button.end`),
-		chromedp.Poll[chromedp.Void](`document.querySelector("#sessions .state-ended") !== null`,
-			chromedp.WithPollingTimeout(20*time.Second)),
-	)
-	if err != nil {
-		t.Fatalf("ending through the portal: %v", err)
-	}
+	submit("end", `#sessions button.end`)
+	step("ended", present(`#sessions .state-ended`))
 }
 
 // into runs a that returns a value and stores the value in dst, so that
@@ -104,4 +95,17 @@ func into[T any](dst *T, a chromedp.Action[T]) chromedp.Action[chromedp.Void] {
 		*dst = v
 		return chromedp.Void{}, err
 	}
+}
+
+// present waits until sel matches an element of the current document. It
+// polls in the page, so it also works across the navigation a form submit
+// makes (chromedp's node queries keep the old document there).
+func present(sel string) chromedp.Action[chromedp.Void] {
+	return chromedp.Poll[chromedp.Void](fmt.Sprintf("document.querySelector(%q) !== null", sel),
+		chromedp.WithPollingTimeout(20*time.Second))
+}
+
+// innerText is the text of the element sel matches in the current document.
+func innerText(sel string) chromedp.Action[string] {
+	return chromedp.Evaluate[string](fmt.Sprintf("document.querySelector(%q).innerText", sel))
 }
