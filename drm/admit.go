@@ -54,6 +54,6 @@ func (CapacityAdmitter) Admit(c store.Candidate, reserved, demand store.Capacity
 }
 
 // PreCheck is Admit over the snapshot's reserved figures.
-func (a CapacityAdmitter) PreCheck(n NodeView, demand store.Capacity) string {
+func (a CapacityAdmitter) PreCheck(n *NodeView, demand store.Capacity) string {
 	return a.Admit(store.Candidate{Node: n.Name, Capacity: n.Capacity()}, n.Reserved, demand)
 }

@@ -55,7 +55,8 @@ func (s *Server) handleExtend(w http.ResponseWriter, r *http.Request, u store.Us
 func (s *Server) nodeCandidate(node string) store.Candidate {
 	for _, st := range s.reg.Statuses(time.Now().UTC()) {
 		if st.Name == node {
-			return store.Candidate{Node: node, Capacity: NodeView{NodeStatus: st}.Capacity()}
+			nv := NodeView{NodeStatus: &st}
+			return store.Candidate{Node: node, Capacity: nv.Capacity()}
 		}
 	}
 	return store.Candidate{Node: node}

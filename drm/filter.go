@@ -31,7 +31,7 @@ type Filter interface {
 	// Name is the template field the filter checks, shown in traces.
 	Name() string
 	// Filter returns "" when n can ever run t, else the reason it cannot.
-	Filter(t *proto.Template, n NodeView) string
+	Filter(t *proto.Template, n *NodeView) string
 }
 
 // DefaultFilters is the match chain, cheapest and most selective first.
@@ -59,12 +59,12 @@ var _ Matcher = StaticMatcher{}
 
 // Match implements Matcher.
 func (m StaticMatcher) Match(t *proto.Template, n NodeView) string {
-	_, why := m.MatchBy(t, n)
+	_, why := m.MatchBy(t, &n)
 	return why
 }
 
 // MatchBy is Match that also names the filter that rejected n.
-func (m StaticMatcher) MatchBy(t *proto.Template, n NodeView) (string, string) {
+func (m StaticMatcher) MatchBy(t *proto.Template, n *NodeView) (string, string) {
 	fs := m.Filters
 	if fs == nil {
 		fs = defaultFilters

@@ -17,7 +17,7 @@ var _ Filter = ApplicationsFilter{}
 func (ApplicationsFilter) Name() string { return "applications" }
 
 // Filter implements Filter.
-func (ApplicationsFilter) Filter(t *proto.Template, n NodeView) string {
+func (ApplicationsFilter) Filter(t *proto.Template, n *NodeView) string {
 	var missing []string
 	for _, a := range t.Applications {
 		if !slices.Contains(n.Applications, a) { // lists are short: no map

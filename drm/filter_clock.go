@@ -15,7 +15,7 @@ var _ Filter = CPUClockFilter{}
 func (CPUClockFilter) Name() string { return "cpu.clock_mhz" }
 
 // Filter implements Filter.
-func (CPUClockFilter) Filter(t *proto.Template, n NodeView) string {
+func (CPUClockFilter) Filter(t *proto.Template, n *NodeView) string {
 	if t.CPU.ClockMHz > 0 && n.CPU.ClockMHz > 0 && t.CPU.ClockMHz > n.CPU.ClockMHz {
 		return fmt.Sprintf("%s %d MHz > node's %d MHz", ReasonCPUClock, t.CPU.ClockMHz, n.CPU.ClockMHz)
 	}

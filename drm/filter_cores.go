@@ -13,6 +13,6 @@ var _ Filter = CoresFilter{}
 func (CoresFilter) Name() string { return "cpu.cores" }
 
 // Filter implements Filter.
-func (CoresFilter) Filter(t *proto.Template, n NodeView) string {
+func (CoresFilter) Filter(t *proto.Template, n *NodeView) string {
 	return sizeReason(ReasonCores, "", t.CoresDemand(), n.CPU.Cores)
 }

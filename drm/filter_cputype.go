@@ -16,7 +16,7 @@ var _ Filter = CPUTypeFilter{}
 func (CPUTypeFilter) Name() string { return "cpu.type" }
 
 // Filter implements Filter.
-func (CPUTypeFilter) Filter(t *proto.Template, n NodeView) string {
+func (CPUTypeFilter) Filter(t *proto.Template, n *NodeView) string {
 	if t.CPU.Type != "" && !strings.EqualFold(t.CPU.Type, n.CPU.Type) {
 		return fmt.Sprintf("%s %q != node's %q", ReasonCPUType, t.CPU.Type, n.CPU.Type)
 	}

@@ -13,7 +13,7 @@ var _ Filter = DiskFilter{}
 func (DiskFilter) Name() string { return "disk_mb" }
 
 // Filter implements Filter.
-func (DiskFilter) Filter(t *proto.Template, n NodeView) string {
+func (DiskFilter) Filter(t *proto.Template, n *NodeView) string {
 	disk := n.DiskMB
 	if n.Load.DiskFreeMB > 0 {
 		disk = n.Load.DiskFreeMB

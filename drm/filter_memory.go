@@ -13,6 +13,6 @@ var _ Filter = MemoryFilter{}
 func (MemoryFilter) Name() string { return "memory_mb" }
 
 // Filter implements Filter.
-func (MemoryFilter) Filter(t *proto.Template, n NodeView) string {
+func (MemoryFilter) Filter(t *proto.Template, n *NodeView) string {
 	return sizeReason(ReasonMemory, " MB", t.MemoryMB, n.MemoryMB)
 }

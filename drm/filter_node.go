@@ -15,7 +15,7 @@ var _ Filter = NamedNodeFilter{}
 func (NamedNodeFilter) Name() string { return "node" }
 
 // Filter implements Filter.
-func (NamedNodeFilter) Filter(t *proto.Template, n NodeView) string {
+func (NamedNodeFilter) Filter(t *proto.Template, n *NodeView) string {
 	if t.Node != "" && t.Node != n.Name {
 		return fmt.Sprintf("%s (%s)", ReasonNotRequested, t.Node)
 	}

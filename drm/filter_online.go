@@ -13,7 +13,7 @@ var _ Filter = OnlineFilter{}
 func (OnlineFilter) Name() string { return "online" }
 
 // Filter implements Filter.
-func (OnlineFilter) Filter(t *proto.Template, n NodeView) string {
+func (OnlineFilter) Filter(t *proto.Template, n *NodeView) string {
 	if !n.Online {
 		return ReasonOffline
 	}

@@ -13,6 +13,6 @@ var _ Filter = OSNameFilter{}
 func (OSNameFilter) Name() string { return "os.name" }
 
 // Filter implements Filter.
-func (OSNameFilter) Filter(t *proto.Template, n NodeView) string {
+func (OSNameFilter) Filter(t *proto.Template, n *NodeView) string {
 	return osField("name", t.OS.Name, n.OS.Name)
 }

@@ -13,6 +13,6 @@ var _ Filter = OSVendorFilter{}
 func (OSVendorFilter) Name() string { return "os.vendor" }
 
 // Filter implements Filter.
-func (OSVendorFilter) Filter(t *proto.Template, n NodeView) string {
+func (OSVendorFilter) Filter(t *proto.Template, n *NodeView) string {
 	return osField("vendor", t.OS.Vendor, n.OS.Vendor)
 }

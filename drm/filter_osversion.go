@@ -13,6 +13,6 @@ var _ Filter = OSVersionFilter{}
 func (OSVersionFilter) Name() string { return "os.version" }
 
 // Filter implements Filter.
-func (OSVersionFilter) Filter(t *proto.Template, n NodeView) string {
+func (OSVersionFilter) Filter(t *proto.Template, n *NodeView) string {
 	return osField("version", t.OS.Version, n.OS.Version)
 }

@@ -13,6 +13,6 @@ var _ Filter = SwapFilter{}
 func (SwapFilter) Name() string { return "swap_mb" }
 
 // Filter implements Filter.
-func (SwapFilter) Filter(t *proto.Template, n NodeView) string {
+func (SwapFilter) Filter(t *proto.Template, n *NodeView) string {
 	return sizeReason(ReasonSwap, " MB", t.SwapMB, n.SwapMB)
 }

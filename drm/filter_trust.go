@@ -16,7 +16,7 @@ var _ Filter = TrustFilter{}
 func (TrustFilter) Name() string { return "security.trust_level" }
 
 // Filter implements Filter.
-func (TrustFilter) Filter(t *proto.Template, n NodeView) string {
+func (TrustFilter) Filter(t *proto.Template, n *NodeView) string {
 	if t.Security.TrustLevel == "" {
 		return ""
 	}

@@ -47,7 +47,7 @@ type Policy interface {
 	// Name is the config name of the policy.
 	Name() string
 	// Score is in [0, 1], higher is better.
-	Score(n NodeView, demand store.Capacity) float64
+	Score(n *NodeView, demand store.Capacity) float64
 }
 
 // PolicyByName returns the named policy.
@@ -106,7 +106,7 @@ func (r Ranker) Rank(nodes []NodeView, demand store.Capacity, u UserHistory) []S
 	affinity := u.Name != ""
 	for i := range nodes {
 		e := entry{i: i}
-		e.parts, e.total = r.parts(nodes[i], demand, u)
+		e.parts, e.total = r.parts(&nodes[i], demand, u)
 		if len(top) == k && !better(&e, &top[k-1]) {
 			continue
 		}
@@ -135,7 +135,7 @@ func (r Ranker) Rank(nodes []NodeView, demand store.Capacity, u UserHistory) []S
 // best few only).
 const nParts = 4
 
-func (r Ranker) parts(n NodeView, demand store.Capacity, u UserHistory) ([nParts]float64, float64) {
+func (r Ranker) parts(n *NodeView, demand store.Capacity, u UserHistory) ([nParts]float64, float64) {
 	p := [nParts]float64{r.Policy.Score(n, demand)}
 	if u.Name != "" {
 		p[1] = b2f(u.PreviousNode != "" && u.PreviousNode == n.Name)
@@ -163,7 +163,7 @@ var _ Policy = LeastLoaded{}
 func (LeastLoaded) Name() string { return PolicyLeastLoaded }
 
 // Score implements Policy: 1 − the booked fraction.
-func (LeastLoaded) Score(n NodeView, _ store.Capacity) float64 {
+func (LeastLoaded) Score(n *NodeView, _ store.Capacity) float64 {
 	return 1 - usedFraction(n, store.Capacity{})
 }
 
@@ -177,7 +177,7 @@ var _ Policy = BestFit{}
 func (BestFit) Name() string { return PolicyBestFit }
 
 // Score implements Policy: the booked fraction after placement.
-func (BestFit) Score(n NodeView, demand store.Capacity) float64 {
+func (BestFit) Score(n *NodeView, demand store.Capacity) float64 {
 	return usedFraction(n, demand)
 }
 
@@ -191,13 +191,13 @@ var _ Policy = Spread{}
 func (Spread) Name() string { return PolicySpread }
 
 // Score implements Policy: 1 / (1 + sessions booked).
-func (Spread) Score(n NodeView, _ store.Capacity) float64 {
+func (Spread) Score(n *NodeView, _ store.Capacity) float64 {
 	return 1 / float64(1+n.Reserved.Sessions)
 }
 
 // usedFraction is the mean of the cores and memory fractions booked on n
 // with extra added; 1 for a node without capacity.
-func usedFraction(n NodeView, extra store.Capacity) float64 {
+func usedFraction(n *NodeView, extra store.Capacity) float64 {
 	c := n.Capacity()
 	if c.Cores <= 0 {
 		return 1

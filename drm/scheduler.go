@@ -124,11 +124,11 @@ func (sc *Scheduler) plan(t *proto.Template, snap Snapshot, d store.Capacity, tr
 	tr.Considered = len(snap.Nodes)
 	for i := range snap.Nodes {
 		n := &snap.Nodes[i]
-		if f, why := sc.Match.MatchBy(t, *n); why != "" {
+		if f, why := sc.Match.MatchBy(t, n); why != "" {
 			tr.reject(n.Name, MatchName, f, why)
 			continue
 		}
-		if why := sc.Admit.PreCheck(*n, d); why != "" {
+		if why := sc.Admit.PreCheck(n, d); why != "" {
 			tr.reject(n.Name, AdmitName, "", why)
 			unfit = append(unfit, i)
 			continue
@@ -235,7 +235,8 @@ func (sc *Scheduler) snapshot(ctx context.Context, sess store.Session, now time.
 	}
 	statuses := sc.nodes(now)
 	snap := Snapshot{Now: now, Start: sess.Start, End: sess.End, Nodes: make([]NodeView, 0, len(statuses))}
-	for _, st := range statuses {
+	for i := range statuses {
+		st := &statuses[i]
 		if slices.Contains(exclude, st.Name) {
 			continue
 		}

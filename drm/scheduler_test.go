@@ -11,7 +11,7 @@ import (
 )
 
 func view(name string, cores, mem int, mut ...func(*NodeView)) NodeView {
-	n := NodeView{NodeStatus: proto.NodeStatus{Online: true, NodeInfo: proto.NodeInfo{
+	n := NodeView{NodeStatus: &proto.NodeStatus{Online: true, NodeInfo: proto.NodeInfo{
 		Name: name, OS: proto.OS{Name: "linux", Vendor: "debian", Version: "12"},
 		CPU: proto.CPU{Type: "x86_64", Cores: cores, ClockMHz: 2000}, MemoryMB: mem, SwapMB: 512, DiskMB: 1000,
 		Applications: []string{"vim", "python3"}}}}
@@ -165,7 +165,7 @@ func TestFilterNames(t *testing.T) {
 		t.Errorf("%d filters, want 13 (one per template field)", len(seen))
 	}
 	tp := tpl(`{"usage_time":"1m","os":{"vendor":"redhat"}}`)
-	if f, why := (StaticMatcher{}).MatchBy(&tp, view("a", 2, 1024)); f != "os.vendor" || !strings.HasPrefix(why, "os vendor") {
+	if f, why := (StaticMatcher{}).MatchBy(&tp, ptr(view("a", 2, 1024))); f != "os.vendor" || !strings.HasPrefix(why, "os vendor") {
 		t.Errorf("MatchBy = %q, %q", f, why)
 	}
 }
@@ -252,3 +252,5 @@ func TestDemandWithProfiles(t *testing.T) {
 		}
 	}
 }
+
+func ptr[T any](v T) *T { return &v }
