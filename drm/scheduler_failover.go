@@ -22,7 +22,8 @@ func (sc *Scheduler) Rebook(ctx context.Context, s store.Session, exclude []stri
 	if len(ranked) == 0 {
 		return "", &DeniedError{Rejections: rejections(tr)}
 	}
-	return sc.store.Move(ctx, s.ID, s.State, candidates(ranked), sc.Admit)
+	reason := fmt.Sprintf("%s: %s did not answer the start; moved to {node}", ReasonNoAnswer, s.Node)
+	return sc.store.Move(ctx, s.ID, s.State, candidates(ranked), sc.Admit, reason)
 }
 
 // Replace books a new session for the rest of lost session s's window on

@@ -208,8 +208,8 @@ func TestNextCandidate(t *testing.T) {
 		t.Fatalf("booked on %s; the test wants node-a first", s.Node)
 	}
 	got := waitState(t, alice, s.ID, proto.StateRunning)
-	if got.Node != "node-b" {
-		t.Fatalf("running on %s, want node-b", got.Node)
+	if got.Node != "node-b" || got.Reason != "node did not answer: node-a did not answer the start; moved to node-b" {
+		t.Fatalf("running on %s (%q), want node-b with the move's reason", got.Node, got.Reason)
 	}
 }
 

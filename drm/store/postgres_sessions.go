@@ -524,7 +524,7 @@ func (p *Postgres) CountSessions(ctx context.Context) (map[proto.State]int, erro
 
 // Move re-places session id on another node; the trigger checks the
 // moved row against its new node.
-func (p *Postgres) Move(ctx context.Context, id string, from proto.State, candidates []Candidate, admit Admitter) (string, error) {
+func (p *Postgres) Move(ctx context.Context, id string, from proto.State, candidates []Candidate, admit Admitter, reason string) (string, error) {
 	var chosen string
 	err := p.tx(ctx, func(tx pgx.Tx) error {
 		list, err := p.querySessionsOn(ctx, tx, `SELECT `+pgSessionCols+` FROM sessions WHERE id = $1 FOR UPDATE`, id)
@@ -540,7 +540,7 @@ func (p *Postgres) Move(ctx context.Context, id string, from proto.State, candid
 		}
 		rej := &ReserveError{}
 		for _, c := range candidates {
-			why, err := p.moveOn(ctx, tx, cur, c, admit)
+			why, err := p.moveOn(ctx, tx, cur, c, admit, strings.ReplaceAll(reason, "{node}", c.Node))
 			if err != nil {
 				return err
 			}
@@ -555,7 +555,7 @@ func (p *Postgres) Move(ctx context.Context, id string, from proto.State, candid
 	return chosen, err
 }
 
-func (p *Postgres) moveOn(ctx context.Context, tx pgx.Tx, cur Session, c Candidate, admit Admitter) (string, error) {
+func (p *Postgres) moveOn(ctx context.Context, tx pgx.Tx, cur Session, c Candidate, admit Admitter, reason string) (string, error) {
 	sp, err := tx.Begin(ctx)
 	if err != nil {
 		return "", err
@@ -576,7 +576,8 @@ func (p *Postgres) moveOn(ctx context.Context, tx pgx.Tx, cur Session, c Candida
 	if why := admit.Admit(c, held, cur.Demand()); why != "" {
 		return why, nil
 	}
-	_, err = sp.Exec(ctx, `UPDATE sessions SET node = $1, state = 'scheduled', updated = $2 WHERE id = $3`, c.Node, ns(time.Now()), cur.ID)
+	_, err = sp.Exec(ctx, `UPDATE sessions SET node = $1, state = 'scheduled', reason = $2, updated = $3 WHERE id = $4`,
+		c.Node, reason, ns(time.Now()), cur.ID)
 	if pgCode(err) == pgOvercommit {
 		return "refused by the database: " + pgMessage(err), nil
 	}

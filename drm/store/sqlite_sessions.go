@@ -421,7 +421,7 @@ func (s *SQLite) CountSessions(ctx context.Context) (map[proto.State]int, error)
 }
 
 // Move re-places session id on another node.
-func (s *SQLite) Move(ctx context.Context, id string, from proto.State, candidates []Candidate, admit Admitter) (string, error) {
+func (s *SQLite) Move(ctx context.Context, id string, from proto.State, candidates []Candidate, admit Admitter, reason string) (string, error) {
 	var chosen string
 	err := s.tx(ctx, func(tx *sql.Tx) error {
 		rows, err := tx.QueryContext(ctx, `SELECT `+sessionCols+` FROM sessions WHERE id = ?`, id)
@@ -449,8 +449,8 @@ func (s *SQLite) Move(ctx context.Context, id string, from proto.State, candidat
 				rej.Rejections = append(rej.Rejections, Rejection{Node: c.Node, Reason: why})
 				continue
 			}
-			if _, err := tx.ExecContext(ctx, `UPDATE sessions SET node = ?, state = 'scheduled', updated = ? WHERE id = ?`,
-				c.Node, ns(time.Now()), id); err != nil {
+			if _, err := tx.ExecContext(ctx, `UPDATE sessions SET node = ?, state = 'scheduled', reason = ?, updated = ? WHERE id = ?`,
+				c.Node, strings.ReplaceAll(reason, "{node}", c.Node), ns(time.Now()), id); err != nil {
 				return err
 			}
 			chosen = c.Node

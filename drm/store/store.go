@@ -81,8 +81,9 @@ type Store interface {
 	// Move places booked session id, now in state from, on the first of
 	// candidates whose capacity holds its window beside the other holders,
 	// in state scheduled, in one transaction: the dispatcher's "next
-	// candidate" when a node does not answer. *ReserveError when none fits.
-	Move(ctx context.Context, id string, from proto.State, candidates []Candidate, admit Admitter) (string, error)
+	// candidate" when a node does not answer. The reason is recorded with
+	// "{node}" replaced by the new node. *ReserveError when none fits.
+	Move(ctx context.Context, id string, from proto.State, candidates []Candidate, admit Admitter, reason string) (string, error)
 
 	// Profiles lists the application profiles by name.
 	Profiles(ctx context.Context) ([]Profile, error)

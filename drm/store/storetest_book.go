@@ -16,6 +16,7 @@ func runBookSuite(t *testing.T, newStore func(t *testing.T) Store) {
 	t.Run("Extend", func(t *testing.T) { suiteExtend(t, newStore(t)) })
 	t.Run("Profiles", func(t *testing.T) { suiteProfiles(t, newStore(t)) })
 	t.Run("TraceStored", func(t *testing.T) { suiteTrace(t, newStore(t)) })
+	t.Run("Move", func(t *testing.T) { suiteMove(t, newStore(t)) })
 }
 
 var bigNode = []Candidate{{Node: "node-a", Capacity: Capacity{Cores: 64, MemoryMB: 1 << 20}}}
@@ -185,5 +186,35 @@ func suiteTrace(t *testing.T, st Store) {
 	got, err := st.Session(ctx, "s-tr")
 	if err != nil || string(got.Trace) != `{"policy":"least-loaded"}` || got.CPUPercent != 40 || got.BandwidthKbps != 300 {
 		t.Fatalf("Session = trace %q cpu %d bw %d, %v", got.Trace, got.CPUPercent, got.BandwidthKbps, err)
+	}
+}
+
+func suiteMove(t *testing.T, st Store) {
+	defer st.Close()
+	ctx := context.Background()
+	s := suiteSession("s-mv", "alice", suiteT0, time.Hour, 1, 0)
+	s.State, s.Node = proto.StateStarting, "node-a"
+	full := suiteSession("s-full", "bob", suiteT0, time.Hour, 1, 0)
+	full.State, full.Node = proto.StateRunning, "node-b"
+	for _, x := range []Session{s, full} {
+		if err := st.InsertSession(ctx, x); err != nil {
+			t.Fatal(err)
+		}
+	}
+	cands := []Candidate{{Node: "node-b", Capacity: Capacity{Cores: 1, MemoryMB: 1024}},
+		{Node: "node-c", Capacity: Capacity{Cores: 1, MemoryMB: 1024}}}
+	if _, err := st.Move(ctx, "s-mv", proto.StateRunning, cands, suiteAdmitter{}, "x"); !errors.Is(err, ErrStateChanged) {
+		t.Fatalf("Move from the wrong state: %v", err)
+	}
+	node, err := st.Move(ctx, "s-mv", proto.StateStarting, cands, suiteAdmitter{}, "moved to {node}")
+	if err != nil || node != "node-c" {
+		t.Fatalf("Move = %q, %v; want node-c (node-b is full)", node, err)
+	}
+	got, err := st.Session(ctx, "s-mv")
+	if err != nil || got.Node != "node-c" || got.State != proto.StateScheduled || got.Reason != "moved to node-c" {
+		t.Fatalf("moved session %+v, %v", got, err)
+	}
+	if _, err := st.Move(ctx, "s-mv", proto.StateScheduled, cands[:1], suiteAdmitter{}, "x"); !errors.Is(err, ErrNoCapacity) {
+		t.Fatalf("Move onto a full node: %v", err)
 	}
 }
