@@ -120,6 +120,8 @@ func drmCmd() *cobra.Command {
 	f.StringVar(&natsListen, "nats-listen", "127.0.0.1:4222", "listen address of the embedded NATS server")
 	f.StringVar(&cfg.PoliciesDir, "policies", "/etc/igrid/policies", "policy class directory")
 	f.StringVar(&cfg.DefaultClass, "default-class", "engineering", "class of self-registered users")
+	f.StringVar(&cfg.Policy, "assign", "least-loaded", "resource-assignment policy: least-loaded, best-fit or spread")
+	f.StringSliceVar(&cfg.ReplaceLostClasses, "replace-lost", nil, "classes whose sessions lost with their node get a replacement on another node")
 	return cmd
 }
 
