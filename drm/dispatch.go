@@ -106,7 +106,9 @@ func (d *Dispatcher) Tick(now time.Time) {
 	if !d.leading(ctx) {
 		return
 	}
-	due, err := d.store.Sessions(ctx, store.SessionFilter{
+	// Every session with work due has started its window: bookings ahead
+	// are not read at all.
+	due, err := d.store.Sessions(ctx, store.SessionFilter{StartBy: now,
 		States: []proto.State{proto.StateQueued, proto.StateScheduled, proto.StateStarting, proto.StateRunning, proto.StateEnding}})
 	if err != nil {
 		d.log.Error("dispatcher: list sessions", "err", err)

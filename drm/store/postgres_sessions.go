@@ -407,6 +407,10 @@ func (p *Postgres) Sessions(ctx context.Context, f SessionFilter) ([]Session, er
 		args = append(args, states)
 		where = append(where, fmt.Sprintf("state = ANY($%d)", len(args)))
 	}
+	if !f.StartBy.IsZero() {
+		args = append(args, ns(f.StartBy))
+		where = append(where, fmt.Sprintf("start_at <= $%d", len(args)))
+	}
 	q := `SELECT ` + pgSessionCols + ` FROM sessions`
 	if len(where) > 0 {
 		q += " WHERE " + strings.Join(where, " AND ")

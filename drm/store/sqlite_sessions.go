@@ -321,6 +321,9 @@ func (s *SQLite) Sessions(ctx context.Context, f SessionFilter) ([]Session, erro
 		}
 		where = append(where, "state IN ("+strings.Join(marks, ", ")+")")
 	}
+	if !f.StartBy.IsZero() {
+		where, args = append(where, "start_at <= ?"), append(args, ns(f.StartBy))
+	}
 	q := `SELECT ` + sessionCols + ` FROM sessions`
 	if len(where) > 0 {
 		q += " WHERE " + strings.Join(where, " AND ")

@@ -151,6 +151,9 @@ type SessionFilter struct {
 	// Latest, when set, keeps only the latest that many sessions by
 	// start (still listed oldest first).
 	Latest int
+	// StartBy, when set, keeps only sessions whose window starts at or
+	// before it (the dispatcher's due work).
+	StartBy time.Time
 }
 
 // Change is what a Transition writes besides the new state. Empty strings

@@ -188,6 +188,7 @@ func suiteSessions(t *testing.T, st Store) {
 		{"state", SessionFilter{States: []proto.State{proto.StateDenied, proto.StateEnded}}, []string{"s-a"}},
 		{"none", SessionFilter{User: "alice", States: []proto.State{proto.StateRunning}}, nil},
 		{"latest", SessionFilter{Latest: 1}, []string{"s-b"}},
+		{"start by", SessionFilter{StartBy: suiteT0}, []string{"s-a"}},
 	}
 	for _, c := range filters {
 		t.Run(c.name, func(t *testing.T) {
