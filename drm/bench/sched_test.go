@@ -5,6 +5,8 @@ import (
 	"fmt"
 	"path/filepath"
 	"testing"
+
+	"github.com/igrid/igrid/drm/store/pgtest"
 )
 
 // TestRunSchedSmall runs a small scenario so the runner itself is tested.
@@ -38,5 +40,23 @@ func BenchmarkSched(b *testing.B) {
 				b.Log(res)
 			})
 		}
+	}
+}
+
+// BenchmarkSchedPostgres is BenchmarkSched on PostgreSQL (a throwaway
+// local cluster, fsync off), sequential, for comparison with SQLite.
+func BenchmarkSchedPostgres(b *testing.B) {
+	for _, nodes := range []int{1000, 10000} {
+		b.Run(fmt.Sprintf("nodes=%d/parallel=1", nodes), func(b *testing.B) {
+			res, err := RunSched(context.Background(), SchedConfig{DB: pgtest.DB(b),
+				Nodes: nodes, Reservations: 10000, Requests: max(b.N, 200), Parallel: 1})
+			if err != nil {
+				b.Fatal(err)
+			}
+			b.ReportMetric(res.PerSecond, "placements/s")
+			b.ReportMetric(float64(res.P99.Microseconds())/1000, "p99-ms")
+			b.ReportMetric(float64(res.P50.Microseconds())/1000, "p50-ms")
+			b.Log(res)
+		})
 	}
 }
