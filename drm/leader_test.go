@@ -13,6 +13,7 @@ import (
 	"github.com/igrid/igrid/drm/store/pgtest"
 	"github.com/igrid/igrid/internal/bus"
 	"github.com/igrid/igrid/internal/proto"
+	"github.com/jackc/pgx/v5"
 )
 
 // TestTwoDRMsOnePostgres: two DRMs on one PostgreSQL serve the API
@@ -101,6 +102,24 @@ func TestLeaderKilled(t *testing.T) {
 	}
 	t.Cleanup(ns.Shutdown)
 	leader := startChild(t, childConfig{DB: db, NATS: ns.URL(), Listen: "127.0.0.1:0", User: "admin"})
+	// Wait until the child holds the lease: the one long-held advisory lock.
+	conn, err := pgx.Connect(context.Background(), db)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer conn.Close(context.Background())
+	checkFor(t, 10*time.Second, 20*time.Millisecond, func() error {
+		var n int
+		if err := conn.QueryRow(context.Background(),
+			`SELECT count(*) FROM pg_locks WHERE locktype = 'advisory' AND granted
+			AND database = (SELECT oid FROM pg_database WHERE datname = current_database())`).Scan(&n); err != nil {
+			return err
+		}
+		if n == 0 {
+			return fmt.Errorf("the child DRM holds no lease yet")
+		}
+		return nil
+	})
 	b, err := New(Config{Listen: "127.0.0.1:0", DBPath: db, NATSURL: ns.URL(), PoliciesDir: "testdata/policies",
 		DefaultClass: "engineering", Tick: 20 * time.Millisecond, LeaderPoll: 100 * time.Millisecond,
 		Logger: slog.New(slog.NewTextHandler(io.Discard, nil))})

@@ -163,7 +163,7 @@ func TestNodeLostReplacement(t *testing.T) {
 		c.ReplaceLost = func(class string) bool { return class == "engineering" }
 	})
 	alice := g.user("alice", false)
-	a := g.node("node-a", 2, 2048, 100*time.Millisecond)
+	a := g.node("node-a", 2, 2048, 200*time.Millisecond)
 	waitOnline(t, alice, "node-a")
 	ctx := context.Background()
 	s, err := alice.RequestSession(ctx, tpl(`{"usage_time":"30m"}`))
@@ -171,7 +171,7 @@ func TestNodeLostReplacement(t *testing.T) {
 		t.Fatalf("session %+v, %v", s, err)
 	}
 	waitState(t, alice, s.ID, proto.StateRunning)
-	g.node("node-b", 2, 2048, 100*time.Millisecond)
+	g.node("node-b", 2, 2048, 200*time.Millisecond)
 	waitOnline(t, alice, "node-b")
 	a.Stop()
 	lost := waitState(t, alice, s.ID, proto.StateLost)
