@@ -1,6 +1,7 @@
 package drm
 
 import (
+	"encoding/json"
 	"errors"
 	"fmt"
 	"net/http"
@@ -60,13 +61,22 @@ func (s *Server) handleCreateSession(w http.ResponseWriter, r *http.Request, u s
 	}
 	sess, err = s.sched.Schedule(r.Context(), sess, now)
 	var denied *DeniedError
+	var quota *QuotaDeniedError
 	switch {
 	case errors.As(err, &denied):
 		s.log.Info("session denied", "session", sess.ID, "user", u.Name, "reason", sess.Reason)
 		writeJSON(w, http.StatusConflict, deniedResponse{
 			Error: errorBody{Code: "denied", Message: denied.Error()}, Session: sess.Session})
+	case errors.As(err, &quota):
+		s.log.Info("session denied by quota", "session", sess.ID, "user", u.Name, "reason", sess.Reason)
+		writeJSON(w, http.StatusForbidden, deniedResponse{
+			Error: errorBody{Code: "quota_exceeded", Message: quota.Error()}, Session: sess.Session})
 	case err != nil:
 		s.writeErr(w, r, err)
+	case sess.State == proto.StateQueued:
+		s.log.Info("session queued", "session", sess.ID, "user", u.Name, "node", sess.Node,
+			"start", sess.Start, "end", sess.End)
+		writeJSON(w, http.StatusAccepted, sess.Session)
 	default:
 		s.log.Info("session scheduled", "session", sess.ID, "user", u.Name, "node", sess.Node,
 			"start", sess.Start, "end", sess.End)
@@ -115,13 +125,30 @@ func (s *Server) ownSession(r *http.Request, u store.User) (store.Session, error
 	return sess, nil
 }
 
+// explained is a session with its decision trace (?explain=1).
+type explained struct {
+	proto.Session
+	Explain json.RawMessage `json:"explain"`
+}
+
 func (s *Server) handleGetSession(w http.ResponseWriter, r *http.Request, u store.User) {
 	sess, err := s.ownSession(r, u)
 	if err != nil {
 		s.writeErr(w, r, err)
 		return
 	}
-	writeJSON(w, http.StatusOK, sess.Session)
+	switch r.URL.Query().Get("explain") {
+	case "", "0", "false":
+		writeJSON(w, http.StatusOK, sess.Session)
+	case "1", "true":
+		trace := json.RawMessage(sess.Trace)
+		if len(trace) == 0 {
+			trace = json.RawMessage("null")
+		}
+		writeJSON(w, http.StatusOK, explained{Session: sess.Session, Explain: trace})
+	default:
+		writeError(w, http.StatusBadRequest, "invalid_input", "explain: want 1 or 0")
+	}
 }
 
 // handleEndSession ends a session early: scheduled → ended at once;
@@ -160,8 +187,8 @@ func (s *Server) endOnce(r *http.Request, disp *Dispatcher, sess store.Session, 
 	ctx := r.Context()
 	s.log.Info("end requested", "session", sess.ID, "by", u.Name, "state", sess.State)
 	switch sess.State {
-	case proto.StateScheduled:
-		return s.store.Transition(ctx, sess.ID, proto.StateScheduled,
+	case proto.StateScheduled, proto.StateQueued:
+		return s.store.Transition(ctx, sess.ID, sess.State,
 			store.Change{To: proto.StateEnded, Reason: ReasonCancelled})
 	case proto.StateStarting:
 		// The start round trip in flight sees the change and the next
@@ -169,12 +196,11 @@ func (s *Server) endOnce(r *http.Request, disp *Dispatcher, sess store.Session, 
 		return s.store.Transition(ctx, sess.ID, proto.StateStarting,
 			store.Change{To: proto.StateEnding, Reason: ReasonEndedByUser})
 	case proto.StateRunning:
-		cur, err := s.store.Transition(ctx, sess.ID, proto.StateRunning,
-			store.Change{To: proto.StateEnding, Reason: ReasonEndedByUser})
-		if err != nil {
-			return cur, err
+		// EndNow takes the session's dispatch slot before it moves it to
+		// ending, so no tick can send a second end meanwhile.
+		if !disp.EndNow(sess, ReasonEndedByUser) {
+			return sess, store.ErrStateChanged // busy: look again
 		}
-		disp.EndNow(cur, ReasonEndedByUser)
 		return s.store.Session(ctx, sess.ID)
 	case proto.StateEnding:
 		disp.EndNow(sess, sess.Reason)

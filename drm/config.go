@@ -4,13 +4,14 @@ import (
 	"log/slog"
 	"time"
 
+	"github.com/igrid/igrid/drm/store"
 	"github.com/igrid/igrid/policies"
 )
 
 // Config configures a DRM server. Zero values take the defaults below.
 type Config struct {
 	Listen       string // HTTP listen address, "127.0.0.1:0" picks a port
-	DBPath       string // SQLite file; created and migrated when missing
+	DBPath       string // SQLite file (created and migrated when missing) or a postgres:// URL
 	NATSURL      string // NATS server the node agents use
 	Policies     *policies.Set
 	PoliciesDir  string // read with policies.LoadDir when Policies is nil
@@ -20,6 +21,41 @@ type Config struct {
 	Heartbeat time.Duration
 	Tick      time.Duration // dispatcher period
 	Logger    *slog.Logger
+
+	// Policy is the assignment policy: least-loaded (default), best-fit
+	// or spread. Weights weigh it against the affinity components; the
+	// zero value takes DefaultWeights.
+	Policy  string
+	Weights *Weights
+	// Quotas are the admission quotas per class; QuotaFor, when set,
+	// overrides them (the policy engine's hook). A class's
+	// session.max_usage_time from the policies is added when the quota
+	// sets none.
+	Quotas   map[string]store.Quota
+	QuotaFor func(class string) store.Quota
+	// Profiles seed the application profiles table; stored profiles keep
+	// their measured values. Nil seeds DefaultProfiles.
+	Profiles []store.Profile
+	// ReplaceLost says whether a class's session lost with its node gets
+	// a replacement booked on another node; nil uses ReplaceLostClasses.
+	ReplaceLost        func(class string) bool
+	ReplaceLostClasses []string
+	// LeaderPoll is how often a DRM that does not hold the dispatcher
+	// lease (PostgreSQL) tries to take it.
+	LeaderPoll time.Duration
+}
+
+// DefaultProfiles are the estimates the profiles table starts from, per
+// application: CPU % of one core and bandwidth, for an interactive user.
+func DefaultProfiles() []store.Profile {
+	return []store.Profile{
+		{App: "vim", CPUPercent: 5, BandwidthKbps: 20},
+		{App: "python3", CPUPercent: 50, BandwidthKbps: 50},
+		{App: "gcc", CPUPercent: 90, BandwidthKbps: 10},
+		{App: "make", CPUPercent: 90, BandwidthKbps: 10},
+		{App: "matlab", CPUPercent: 150, BandwidthKbps: 200},
+		{App: "firefox", CPUPercent: 40, BandwidthKbps: 2000},
+	}
 }
 
 // Defaults.
@@ -50,6 +86,16 @@ func (c Config) withDefaults() Config {
 	}
 	if c.Logger == nil {
 		c.Logger = slog.Default()
+	}
+	if c.Weights == nil {
+		w := DefaultWeights()
+		c.Weights = &w
+	}
+	if c.Profiles == nil {
+		c.Profiles = DefaultProfiles()
+	}
+	if c.LeaderPoll <= 0 {
+		c.LeaderPoll = time.Second
 	}
 	return c
 }

@@ -37,6 +37,10 @@ type Dispatcher struct {
 	log   *slog.Logger
 	tick  time.Duration
 
+	// Failover (dispatch_failover.go); nil fields disable each part.
+	failover Failover
+	started  time.Time
+
 	mu       sync.Mutex
 	inflight map[string]bool
 	wg       sync.WaitGroup
@@ -49,7 +53,7 @@ type Dispatcher struct {
 func NewDispatcher(st store.Store, nc *nats.Conn, pol *policies.Set, reg *Registry, tick time.Duration, log *slog.Logger) *Dispatcher {
 	return &Dispatcher{store: st, nc: nc, pol: pol, reg: reg, tick: tick, log: log,
 		inflight: map[string]bool{}, stop: make(chan struct{}), done: make(chan struct{}),
-		kick: make(chan struct{}, 1)}
+		kick: make(chan struct{}, 1), started: time.Now().UTC()}
 }
 
 // Start runs the tick loop in a goroutine.
@@ -99,14 +103,23 @@ func (d *Dispatcher) Stop(ctx context.Context) error {
 func (d *Dispatcher) Tick(now time.Time) {
 	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 	defer cancel()
-	due, err := d.store.Sessions(ctx, store.SessionFilter{
-		States: []proto.State{proto.StateScheduled, proto.StateStarting, proto.StateRunning, proto.StateEnding}})
+	if !d.leading(ctx) {
+		return
+	}
+	// Every session with work due has started its window: bookings ahead
+	// are not read at all.
+	due, err := d.store.Sessions(ctx, store.SessionFilter{StartBy: now,
+		States: []proto.State{proto.StateQueued, proto.StateScheduled, proto.StateStarting, proto.StateRunning, proto.StateEnding}})
 	if err != nil {
 		d.log.Error("dispatcher: list sessions", "err", err)
 		return
 	}
 	for _, s := range due {
 		switch {
+		case s.State == proto.StateQueued && !s.Start.After(now):
+			d.launch(s.ID, func() { d.startQueued(s) })
+		case s.State == proto.StateRunning && s.End.After(now) && d.nodeLost(s.Node, now):
+			d.launch(s.ID, func() { d.lost(s, now) })
 		case s.State == proto.StateScheduled && !s.Start.After(now):
 			d.launch(s.ID, func() { d.startSession(s) })
 		case s.State == proto.StateRunning && !s.End.After(now):
@@ -156,15 +169,17 @@ func (d *Dispatcher) release(id string) {
 }
 
 // EndNow ends a running (or ending) session at once and waits for the
-// node's answer, unless a round trip for it is already under way.
-func (d *Dispatcher) EndNow(s store.Session, reason string) {
+// node's answer. It reports false, doing nothing, when a round trip for
+// the session is already under way.
+func (d *Dispatcher) EndNow(s store.Session, reason string) bool {
 	if !d.acquire(s.ID) {
-		return
+		return false
 	}
 	d.wg.Add(1)
 	defer d.wg.Done()
 	defer d.release(s.ID)
 	d.endSession(s, reason)
+	return true
 }
 
 // startSession: scheduled → starting → (node) → running | failed.
@@ -192,6 +207,9 @@ func (d *Dispatcher) startSession(s store.Session) {
 				return
 			}
 		}
+	}
+	if d.unreachable(s.Node, err) && d.nextCandidate(s, err) {
+		return
 	}
 	reason := fmt.Sprintf("start on %s failed: %v", s.Node, err)
 	log.Warn("start failed", "err", err)

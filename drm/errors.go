@@ -53,3 +53,15 @@ func (e *DeniedError) Error() string {
 	}
 	return "no node fits: " + strings.Join(parts, "; ")
 }
+
+// QuotaDeniedError is a booking a class or user quota refused; the API
+// answers it with 403 "quota_exceeded" and the session is recorded denied.
+type QuotaDeniedError struct {
+	Err   *store.QuotaError
+	trace *Trace
+}
+
+func (e *QuotaDeniedError) Error() string { return e.Err.Error() }
+
+// Unwrap returns the store's *QuotaError.
+func (e *QuotaDeniedError) Unwrap() error { return e.Err }

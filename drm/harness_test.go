@@ -33,6 +33,12 @@ type grid struct {
 
 func newGrid(t *testing.T) *grid {
 	t.Helper()
+	return newGridWith(t, nil)
+}
+
+// newGridWith is newGrid with mut applied to the DRM's config.
+func newGridWith(t *testing.T, mut func(*Config)) *grid {
+	t.Helper()
 	ns, err := bus.StartEmbedded(bus.EmbeddedConfig{Host: "127.0.0.1", Port: -1})
 	if err != nil {
 		t.Fatal(err)
@@ -42,11 +48,15 @@ func newGrid(t *testing.T) *grid {
 	if testing.Verbose() {
 		log = slog.New(slog.NewTextHandler(testWriter{t}, &slog.HandlerOptions{Level: slog.LevelDebug}))
 	}
-	d, err := New(Config{
+	cfg := Config{
 		Listen: "127.0.0.1:0", DBPath: filepath.Join(t.TempDir(), "drm.db"), NATSURL: ns.URL(),
 		PoliciesDir: "testdata/policies", DefaultClass: "engineering",
 		Heartbeat: time.Second, Tick: 20 * time.Millisecond, Logger: log,
-	})
+	}
+	if mut != nil {
+		mut(&cfg)
+	}
+	d, err := New(cfg)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -141,6 +151,8 @@ type fakeNode struct {
 	info     proto.NodeInfo
 	interval time.Duration
 	startErr string // reply to start with this error when set
+	silent   bool   // never answer commands
+	sub      *nats.Subscription
 
 	mu       sync.Mutex
 	commands []proto.Command
@@ -159,7 +171,7 @@ func (g *grid) node(name string, cores, memMB int, interval time.Duration) *fake
 		info: proto.NodeInfo{Name: name, OS: proto.OS{Name: "linux", Vendor: "debian", Version: "12"},
 			CPU: proto.CPU{Type: "x86_64", Cores: cores, ClockMHz: 2000}, MemoryMB: memMB, DiskMB: 10000,
 			Applications: []string{"vim", "python3"}}}
-	if _, err := nc.Subscribe(bus.CommandSubject(name), n.answer); err != nil {
+	if n.sub, err = nc.Subscribe(bus.CommandSubject(name), n.answer); err != nil {
 		g.t.Fatal(err)
 	}
 	if err := nc.Flush(); err != nil {
@@ -205,8 +217,11 @@ func (n *fakeNode) answer(m *nats.Msg) {
 	}
 	n.mu.Lock()
 	n.commands = append(n.commands, cmd)
-	startErr := n.startErr
+	startErr, silent := n.startErr, n.silent
 	n.mu.Unlock()
+	if silent {
+		return
+	}
 	var reply proto.CommandReply
 	switch {
 	case cmd.Op == proto.OpStart && startErr != "":

@@ -2,7 +2,6 @@ package drm
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"io"
 	"net/http"
@@ -121,26 +120,24 @@ func TestConcurrentLastCapacity(t *testing.T) {
 		}()
 	}
 	wg.Wait()
-	scheduled, denied := 0, 0
+	// One wins the window; the other is queued to the earliest start the
+	// book allows: the moment the winner's window ends.
+	var won, queued *proto.Session
 	for i, err := range results {
-		var ae *client.APIError
 		switch {
 		case err == nil && sessions[i].State == proto.StateScheduled:
-			scheduled++
-		case errors.As(err, &ae) && ae.Status == 409 && ae.Code == "denied":
-			denied++
-			if !strings.Contains(ae.Message, "node-a: cores 1 > free 0") {
-				t.Errorf("denial reason %q does not name the cores", ae.Message)
-			}
-			if sessions[i] == nil || sessions[i].State != proto.StateDenied || sessions[i].Reason != ae.Message {
-				t.Errorf("denied answer carries session %+v", sessions[i])
-			}
+			won = sessions[i]
+		case err == nil && sessions[i].State == proto.StateQueued:
+			queued = sessions[i]
 		default:
 			t.Errorf("request %d: %+v, %v", i, sessions[i], err)
 		}
 	}
-	if scheduled != 1 || denied != 1 {
-		t.Fatalf("scheduled %d, denied %d; want 1 and 1", scheduled, denied)
+	if won == nil || queued == nil {
+		t.Fatalf("want one scheduled and one queued: %+v, %+v", won, queued)
+	}
+	if !queued.Start.Equal(won.End) || queued.Node != "node-a" || !strings.Contains(queued.Reason, "earliest start") {
+		t.Fatalf("queued %+v; want start %s (the winner's end) on node-a", queued, won.End)
 	}
 }
 

@@ -28,9 +28,13 @@ type Registry struct {
 	log      *slog.Logger
 	interval time.Duration // used when a heartbeat carries none
 
-	mu    sync.Mutex
-	nodes map[string]*nodeEntry
-	sub   *nats.Subscription
+	mu      sync.Mutex
+	nodes   map[string]*nodeEntry
+	sub     *nats.Subscription
+	pending map[string]store.Node // latest unsaved registration per node
+	wake    chan struct{}
+	stop    chan struct{}
+	done    chan struct{}
 }
 
 type nodeEntry struct {
@@ -44,7 +48,33 @@ type nodeEntry struct {
 
 // NewRegistry makes an empty registry.
 func NewRegistry(st store.Store, interval time.Duration, log *slog.Logger) *Registry {
-	return &Registry{store: st, log: log, interval: interval, nodes: map[string]*nodeEntry{}}
+	return &Registry{store: st, log: log, interval: interval, nodes: map[string]*nodeEntry{},
+		pending: map[string]store.Node{}, wake: make(chan struct{}, 1)}
+}
+
+// persist writes pending registrations to the store off the heartbeat
+// path, so a busy database never delays beats (and never makes a node
+// look lost).
+func (r *Registry) persist(stop <-chan struct{}) {
+	defer close(r.done)
+	for {
+		select {
+		case <-stop:
+			return
+		case <-r.wake:
+		}
+		r.mu.Lock()
+		batch := r.pending
+		r.pending = map[string]store.Node{}
+		r.mu.Unlock()
+		for name, n := range batch {
+			ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+			if err := r.store.UpsertNode(ctx, n); err != nil {
+				r.log.Error("persist node", "node", name, "err", err)
+			}
+			cancel()
+		}
+	}
 }
 
 // Start loads the stored nodes (offline until they beat) and subscribes to
@@ -67,19 +97,27 @@ func (r *Registry) Start(ctx context.Context, nc *nats.Conn) error {
 	if err != nil {
 		return err
 	}
+	stop := make(chan struct{})
 	r.mu.Lock()
-	r.sub = sub
+	r.sub, r.stop, r.done = sub, stop, make(chan struct{})
 	r.mu.Unlock()
+	go r.persist(stop)
 	return nil
 }
 
-// Stop unsubscribes.
+// Stop unsubscribes and stops the persister.
 func (r *Registry) Stop() {
 	r.mu.Lock()
-	defer r.mu.Unlock()
 	if r.sub != nil {
 		r.sub.Unsubscribe()
 		r.sub = nil
+	}
+	stop, done := r.stop, r.done
+	r.stop = nil
+	r.mu.Unlock()
+	if stop != nil {
+		close(stop)
+		<-done
 	}
 }
 
@@ -94,10 +132,12 @@ func (r *Registry) onBeat(m *nats.Msg) {
 		return
 	}
 	if save, ok := r.record(hb, time.Now().UTC()); ok {
-		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
-		defer cancel()
-		if err := r.store.UpsertNode(ctx, save); err != nil {
-			r.log.Error("persist node", "node", hb.Node.Name, "err", err)
+		r.mu.Lock()
+		r.pending[save.Info.Name] = save
+		r.mu.Unlock()
+		select {
+		case r.wake <- struct{}{}:
+		default:
 		}
 	}
 }

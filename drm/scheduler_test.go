@@ -11,7 +11,7 @@ import (
 )
 
 func view(name string, cores, mem int, mut ...func(*NodeView)) NodeView {
-	n := NodeView{NodeStatus: proto.NodeStatus{Online: true, NodeInfo: proto.NodeInfo{
+	n := NodeView{NodeStatus: &proto.NodeStatus{Online: true, NodeInfo: proto.NodeInfo{
 		Name: name, OS: proto.OS{Name: "linux", Vendor: "debian", Version: "12"},
 		CPU: proto.CPU{Type: "x86_64", Cores: cores, ClockMHz: 2000}, MemoryMB: mem, SwapMB: 512, DiskMB: 1000,
 		Applications: []string{"vim", "python3"}}}}
@@ -44,6 +44,10 @@ func TestStaticMatcher(t *testing.T) {
 		{"cpu clock", `{"usage_time":"1m","cpu":{"clock_mhz":3000}}`, view("a", 2, 1024), "cpu clock 3000 MHz"},
 		{"applications subset", `{"usage_time":"1m","applications":["vim"]}`, view("a", 2, 1024), ""},
 		{"applications missing", `{"usage_time":"1m","applications":["vim","matlab","gcc"]}`, view("a", 2, 1024), "applications not installed: matlab, gcc"},
+		{"trust default standard fits standard", `{"usage_time":"1m","security":{"trust_level":"standard"}}`, view("a", 2, 1024), ""},
+		{"trust high on a standard node", `{"usage_time":"1m","security":{"trust_level":"high"}}`, view("a", 2, 1024), `trust level: node's "standard" < asked "high"`},
+		{"trust high node", `{"usage_time":"1m","security":{"trust_level":"high"}}`, view("a", 2, 1024, func(n *NodeView) { n.TrustLevel = "high" }), ""},
+		{"trust unknown level", `{"usage_time":"1m","security":{"trust_level":"secret"}}`, view("a", 2, 1024), `trust level "secret" is not one of low, standard, high`},
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
@@ -57,7 +61,7 @@ func TestStaticMatcher(t *testing.T) {
 }
 
 func TestCapacityAdmitter(t *testing.T) {
-	c := store.Candidate{Node: "a", Capacity: store.Capacity{Cores: 4, MemoryMB: 1024}}
+	c := store.Candidate{Node: "a", Capacity: store.Capacity{Cores: 4, MemoryMB: 1024, BandwidthKbps: 1000, Sessions: 2}}
 	cases := []struct {
 		name             string
 		reserved, demand store.Capacity
@@ -68,6 +72,9 @@ func TestCapacityAdmitter(t *testing.T) {
 		{"cores", store.Capacity{Cores: 4}, store.Capacity{Cores: 1}, "cores 1 > free 0"},
 		{"memory", store.Capacity{Cores: 1, MemoryMB: 768}, store.Capacity{Cores: 1, MemoryMB: 512}, "memory 512 MB > free 256 MB"},
 		{"over-committed shows zero", store.Capacity{Cores: 6}, store.Capacity{Cores: 1}, "cores 1 > free 0"},
+		{"cpu percent", store.Capacity{Cores: 1, CPUPercent: 350}, store.Capacity{Cores: 1, CPUPercent: 100}, "cpu 100% > free 50%"},
+		{"bandwidth", store.Capacity{BandwidthKbps: 900}, store.Capacity{Cores: 1, BandwidthKbps: 200}, "bandwidth 200 kbps > free 100 kbps"},
+		{"slots", store.Capacity{Sessions: 2}, store.Capacity{Cores: 1, Sessions: 1}, "session slots: all 2 taken"},
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
@@ -88,7 +95,7 @@ func TestLeastLoaded(t *testing.T) {
 		view("f", 0, 1024), // no cores: last
 	}
 	var got []string
-	for _, n := range (LeastLoaded{}).Rank(nodes) {
+	for _, n := range (Ranker{Policy: LeastLoaded{}, Weights: DefaultWeights()}).Rank(nodes, store.Capacity{}, UserHistory{}) {
 		got = append(got, n.Name)
 	}
 	if want := "d,a,b,e,c,f"; strings.Join(got, ",") != want {
@@ -101,6 +108,7 @@ func TestLeastLoaded(t *testing.T) {
 
 func TestPlan(t *testing.T) {
 	sc := NewScheduler(nil, nil)
+	sc.Rank = Ranker{Policy: LeastLoaded{}, Weights: DefaultWeights()}
 	snap := Snapshot{Nodes: []NodeView{
 		view("a", 2, 1024, func(n *NodeView) { n.Reserved = store.Capacity{Cores: 2} }),
 		view("b", 4, 1024, func(n *NodeView) { n.Reserved = store.Capacity{Cores: 2} }),
@@ -142,3 +150,107 @@ func TestRegistryOnline(t *testing.T) {
 		t.Errorf("OnlineCount = %d, want 1", n)
 	}
 }
+
+// TestFilterNames: every filter of the chain has its own name, the
+// template field it checks.
+func TestFilterNames(t *testing.T) {
+	seen := map[string]bool{}
+	for _, f := range DefaultFilters() {
+		if f.Name() == "" || seen[f.Name()] {
+			t.Errorf("filter %T has an empty or repeated name %q", f, f.Name())
+		}
+		seen[f.Name()] = true
+	}
+	if len(seen) != 13 {
+		t.Errorf("%d filters, want 13 (one per template field)", len(seen))
+	}
+	tp := tpl(`{"usage_time":"1m","os":{"vendor":"redhat"}}`)
+	if f, why := (StaticMatcher{}).MatchBy(&tp, ptr(view("a", 2, 1024))); f != "os.vendor" || !strings.HasPrefix(why, "os vendor") {
+		t.Errorf("MatchBy = %q, %q", f, why)
+	}
+}
+
+func TestPolicies(t *testing.T) {
+	nodes := []NodeView{
+		view("empty", 8, 8192),
+		view("half", 8, 8192, func(n *NodeView) { n.Reserved = store.Capacity{Cores: 4, MemoryMB: 4096, Sessions: 1} }),
+		view("many", 8, 8192, func(n *NodeView) { n.Reserved = store.Capacity{Cores: 2, MemoryMB: 2048, Sessions: 4} }),
+	}
+	demand := store.Capacity{Cores: 2, MemoryMB: 2048, Sessions: 1}
+	cases := []struct {
+		policy string
+		want   string
+	}{
+		{PolicyLeastLoaded, "empty,many,half"},
+		{PolicyBestFit, "half,many,empty"},
+		{PolicySpread, "empty,half,many"},
+	}
+	for _, c := range cases {
+		t.Run(c.policy, func(t *testing.T) {
+			p, err := PolicyByName(c.policy)
+			if err != nil {
+				t.Fatal(err)
+			}
+			var got []string
+			for _, s := range (Ranker{Policy: p, Weights: DefaultWeights()}).Rank(nodes, demand, UserHistory{}) {
+				got = append(got, s.Name)
+			}
+			if strings.Join(got, ",") != c.want {
+				t.Fatalf("Rank = %v, want %s", got, c.want)
+			}
+		})
+	}
+	if _, err := PolicyByName("random"); err == nil {
+		t.Error("unknown policy accepted")
+	}
+}
+
+func TestAffinity(t *testing.T) {
+	nodes := []NodeView{
+		view("a", 8, 8192),
+		view("b", 8, 8192, func(n *NodeView) { n.Reserved = store.Capacity{Cores: 2, MemoryMB: 2048} }),
+		view("c", 8, 8192, func(n *NodeView) { n.Reserved = store.Capacity{Cores: 2, MemoryMB: 2048} }),
+	}
+	nodes[1].CachedUsers = []string{"alice"}
+	nodes[2].ReservedAccounts = []string{"alice"}
+	r := Ranker{Policy: LeastLoaded{}, Weights: DefaultWeights()}
+	cases := []struct {
+		name string
+		u    UserHistory
+		want string
+		comp string
+	}{
+		{"no history: policy alone", UserHistory{}, "a", ScorePolicy},
+		{"cached data beats a little load", UserHistory{Name: "alice"}, "b", ScoreCachedData},
+		{"previous node and account", UserHistory{Name: "alice", PreviousNode: "c"}, "c", ScorePreviousNode},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			got := r.Rank(nodes, store.Capacity{Cores: 1}, c.u)
+			if got[0].Name != c.want || got[0].Components[c.comp] == 0 && c.comp != ScorePolicy {
+				t.Fatalf("best = %s %v, want %s with %s", got[0].Name, got[0].Components, c.want, c.comp)
+			}
+		})
+	}
+}
+
+func TestDemandWithProfiles(t *testing.T) {
+	prof := map[string]store.Profile{"vim": {CPUPercent: 5.2, BandwidthKbps: 20}, "python3": {CPUPercent: 50, BandwidthKbps: 50}}
+	cases := []struct {
+		tpl     string
+		cpu, bw int
+	}{
+		{`{"usage_time":"1m","applications":["vim","python3"]}`, 56, 70},
+		{`{"usage_time":"1m","applications":["vim"],"qos":{"cpu_percent":80}}`, 80, 20},
+		{`{"usage_time":"1m","applications":["unknown"]}`, 0, 0},
+	}
+	for _, c := range cases {
+		tp := tpl(c.tpl)
+		d := DemandWith(&tp, prof)
+		if d.CPUPercent != c.cpu || d.BandwidthKbps != c.bw || d.Sessions != 1 {
+			t.Errorf("%s: demand %+v, want cpu %d bw %d", c.tpl, d, c.cpu, c.bw)
+		}
+	}
+}
+
+func ptr[T any](v T) *T { return &v }

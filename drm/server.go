@@ -7,7 +7,9 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	"slices"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/igrid/igrid/drm/store"
@@ -28,6 +30,9 @@ type Server struct {
 	sched *Scheduler
 	met   *metrics
 	api   http.Handler
+
+	leader  *store.Leader
+	leading atomic.Bool
 
 	mu   sync.Mutex
 	nc   *nats.Conn
@@ -59,16 +64,98 @@ func New(cfg Config) (*Server, error) {
 	if err := pickDefaultClass(&cfg, pol); err != nil {
 		return nil, err
 	}
-	st, err := store.OpenSQLite(context.Background(), cfg.DBPath)
+	policy, err := PolicyByName(cfg.Policy)
 	if err != nil {
 		return nil, err
+	}
+	st, err := openStore(context.Background(), cfg.DBPath)
+	if err != nil {
+		return nil, err
+	}
+	if err := st.SeedProfiles(context.Background(), cfg.Profiles); err != nil {
+		st.Close()
+		return nil, fmt.Errorf("seed profiles: %w", err)
 	}
 	s := &Server{cfg: cfg, log: cfg.Logger.With("component", "drm"), pol: pol, store: st}
 	s.reg = NewRegistry(st, cfg.Heartbeat, s.log)
 	s.sched = NewScheduler(st, s.reg.Statuses)
+	s.sched.Rank = Ranker{Policy: policy, Weights: *cfg.Weights, TopK: DefaultTopK}
+	s.sched.Quota = s.quotaFor
 	s.met = newMetrics(st, s.reg, s.log)
 	s.api = s.routes()
 	return s, nil
+}
+
+// leadFunc is the dispatcher's leader check: always for SQLite (one DRM
+// per file); for PostgreSQL the advisory-lock lease, tried at most every
+// LeaderPoll while another DRM holds it.
+func (s *Server) leadFunc() func(ctx context.Context) bool {
+	pg, ok := s.store.(*store.Postgres)
+	if !ok {
+		return nil
+	}
+	l := pg.Leader()
+	s.leader = l
+	var mu sync.Mutex
+	var leading bool
+	var tried time.Time
+	return func(ctx context.Context) bool {
+		mu.Lock()
+		defer mu.Unlock()
+		if !leading && time.Since(tried) < s.cfg.LeaderPoll {
+			return false
+		}
+		tried = time.Now()
+		was := leading
+		var err error
+		leading, err = l.TryLead(ctx)
+		if err != nil {
+			s.log.Warn("leader lease", "err", err)
+		}
+		if leading != was {
+			s.log.Info("dispatcher leadership", "leading", leading)
+		}
+		s.leading.Store(leading)
+		return leading
+	}
+}
+
+// Leading reports whether this DRM held the dispatcher lease at its last
+// tick (always true on SQLite once started).
+func (s *Server) Leading() bool {
+	if s.leader == nil {
+		return s.Addr() != ""
+	}
+	return s.leading.Load()
+}
+
+// openStore opens PostgreSQL for a postgres:// URL, else SQLite.
+func openStore(ctx context.Context, dsn string) (store.Store, error) {
+	if store.IsPostgresURL(dsn) {
+		return store.OpenPostgres(ctx, dsn)
+	}
+	return store.OpenSQLite(ctx, dsn)
+}
+
+// quotaFor is the class's quota: the hook's or the config's, with the
+// policies' max usage time when the quota sets none.
+func (s *Server) quotaFor(class string) store.Quota {
+	q := s.cfg.Quotas[class]
+	if s.cfg.QuotaFor != nil {
+		q = s.cfg.QuotaFor(class)
+	}
+	if c, ok := s.pol.Class(class); ok && q.MaxUsageTime == 0 {
+		q.MaxUsageTime = c.Session.MaxUsageTime.D()
+	}
+	return q
+}
+
+// replaceLost says whether class's lost sessions are replaced.
+func (s *Server) replaceLost(class string) bool {
+	if s.cfg.ReplaceLost != nil {
+		return s.cfg.ReplaceLost(class)
+	}
+	return slices.Contains(s.cfg.ReplaceLostClasses, class)
 }
 
 // pickDefaultClass checks cfg.DefaultClass, or picks the first class with
@@ -111,6 +198,8 @@ func (s *Server) Start() error {
 	mux.Handle("GET /metrics", s.MetricsHandler())
 	srv := &http.Server{Handler: mux, ReadHeaderTimeout: 10 * time.Second}
 	disp := NewDispatcher(s.store, nc, s.pol, s.reg, s.cfg.Tick, s.log)
+	disp.SetFailover(Failover{Lead: s.leadFunc(), Rebook: s.sched.Rebook, Replace: s.sched.Replace,
+		ReplaceLost: s.replaceLost, Grace: MissedBeats * s.cfg.Heartbeat})
 	s.mu.Lock()
 	s.nc, s.ln, s.http, s.disp = nc, ln, srv, disp
 	s.mu.Unlock()
@@ -184,6 +273,9 @@ func (s *Server) Shutdown(ctx context.Context) error {
 		errs = append(errs, disp.Stop(ctx))
 	}
 	s.reg.Stop()
+	if s.leader != nil {
+		s.leader.Resign()
+	}
 	if nc != nil {
 		nc.Close()
 	}

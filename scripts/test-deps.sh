@@ -3,6 +3,7 @@
 # openssh-client: tests log in with the real OpenSSH client.
 # openssh-server: the peer of the start-up benchmark (sshd, not started as a service).
 # chromium: the portal's tests drive a real browser through chromedp.
+# postgresql: the DRM store suite runs against a real PostgreSQL (drm/store/pgtest finds initdb under /usr/lib/postgresql/*/bin).
 set -euo pipefail
 need=()
 command -v ssh >/dev/null 2>&1 || need+=(openssh-client)
@@ -11,6 +12,7 @@ command -v useradd >/dev/null 2>&1 || need+=(passwd)
 # procps: the GMMA tests' cleanup kills a throwaway account's processes with pkill.
 command -v pkill >/dev/null 2>&1 || need+=(procps)
 command -v chromium >/dev/null 2>&1 || need+=(chromium)
+compgen -G '/usr/lib/postgresql/*/bin/initdb' >/dev/null || need+=(postgresql)
 if [ ${#need[@]} -eq 0 ]; then exit 0; fi
 if [ "$(id -u)" -ne 0 ]; then
   echo "test-deps: missing ${need[*]}; not root, so the tests that need them will skip" >&2
@@ -22,3 +24,5 @@ apt-get update -qq >/dev/null
 apt-get install -y -qq --no-install-recommends "${need[@]}" >/dev/null
 # Installing openssh-server may start the system sshd; the tests do not use it.
 (systemctl disable --now ssh 2>/dev/null || service ssh stop 2>/dev/null || true) >/dev/null 2>&1
+# Installing postgresql may start the system cluster; the tests start their own.
+(systemctl disable --now postgresql 2>/dev/null || service postgresql stop 2>/dev/null || true) >/dev/null 2>&1

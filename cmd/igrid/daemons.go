@@ -115,11 +115,13 @@ func drmCmd() *cobra.Command {
 	f := cmd.Flags()
 	f.StringVar(&cfg.Listen, "listen", "127.0.0.1:8080", "API listen address")
 	f.StringVar(&dataDir, "data", "/var/lib/igrid/drm", "data directory (SQLite database, NATS store)")
-	f.StringVar(&cfg.DBPath, "db", "", "SQLite file (default DATA/drm.db)")
+	f.StringVar(&cfg.DBPath, "db", "", "SQLite file (default DATA/drm.db) or postgres:// URL (several DRMs may share one)")
 	f.StringVar(&natsURL, "nats-url", "", "external NATS URL; empty embeds a NATS server")
 	f.StringVar(&natsListen, "nats-listen", "127.0.0.1:4222", "listen address of the embedded NATS server")
 	f.StringVar(&cfg.PoliciesDir, "policies", "/etc/igrid/policies", "policy class directory")
 	f.StringVar(&cfg.DefaultClass, "default-class", "engineering", "class of self-registered users")
+	f.StringVar(&cfg.Policy, "assign", "least-loaded", "resource-assignment policy: least-loaded, best-fit or spread")
+	f.StringSliceVar(&cfg.ReplaceLostClasses, "replace-lost", nil, "classes whose sessions lost with their node get a replacement on another node")
 	return cmd
 }
 

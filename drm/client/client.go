@@ -216,3 +216,46 @@ func decodeError(status int, data []byte) error {
 	}
 	return ae
 }
+
+// Explained is a session with the scheduler's decision trace, as
+// GET /sessions/{id}?explain=1 returns it. Explain is the trace's JSON
+// (drm.Trace).
+type Explained struct {
+	proto.Session
+	Explain json.RawMessage `json:"explain"`
+}
+
+// Explain returns a session with its decision trace.
+func (c *Client) Explain(ctx context.Context, id string) (*Explained, error) {
+	var s Explained
+	if err := c.do(ctx, http.MethodGet, "/sessions/"+id+"?explain=1", nil, &s); err != nil {
+		return nil, err
+	}
+	return &s, nil
+}
+
+// Extend lengthens a session by d and returns it with its new end.
+func (c *Client) Extend(ctx context.Context, id string, d time.Duration) (*proto.Session, error) {
+	var s proto.Session
+	in := map[string]proto.Duration{"by": proto.Duration(d)}
+	if err := c.do(ctx, http.MethodPost, "/sessions/"+id+"/extend", in, &s); err != nil {
+		return nil, err
+	}
+	return &s, nil
+}
+
+// Profile is an application profile as GET /profiles returns it.
+type Profile struct {
+	App           string    `json:"app"`
+	CPUPercent    float64   `json:"cpu_percent"`
+	BandwidthKbps float64   `json:"bandwidth_kbps"`
+	Samples       int       `json:"samples"`
+	Updated       time.Time `json:"updated"`
+}
+
+// Profiles lists the application profiles.
+func (c *Client) Profiles(ctx context.Context) ([]Profile, error) {
+	var out []Profile
+	err := c.do(ctx, http.MethodGet, "/profiles", nil, &out)
+	return out, err
+}

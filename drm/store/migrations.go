@@ -52,4 +52,17 @@ var migrations = []string{
 	CREATE INDEX sessions_node_state ON sessions (node, state, start_at, end_at);
 	CREATE INDEX sessions_user ON sessions (user, created);
 	CREATE INDEX sessions_state ON sessions (state);`,
+	// 2: estimated CPU and bandwidth per session, the decision trace,
+	// application profiles.
+	`ALTER TABLE sessions ADD COLUMN cpu_percent INTEGER NOT NULL DEFAULT 0;
+	ALTER TABLE sessions ADD COLUMN bandwidth_kbps INTEGER NOT NULL DEFAULT 0;
+	ALTER TABLE sessions ADD COLUMN trace TEXT NOT NULL DEFAULT '';
+	CREATE INDEX sessions_class_state ON sessions (class, state, start_at);
+	CREATE TABLE profiles (
+		app            TEXT PRIMARY KEY,
+		cpu_percent    REAL NOT NULL,
+		bandwidth_kbps REAL NOT NULL,
+		samples        INTEGER NOT NULL DEFAULT 0,
+		updated        INTEGER NOT NULL
+	);`,
 }

@@ -218,10 +218,13 @@ func (p *Postgres) UpsertNode(ctx context.Context, n Node) error {
 		}
 		// Only write when the capacity changed, so beats do not queue
 		// behind reservations holding the row lock.
-		_, err := tx.Exec(ctx, `INSERT INTO node_capacity (node, cores, memory_mb) VALUES ($1, $2, $3)
-			ON CONFLICT (node) DO UPDATE SET cores = excluded.cores, memory_mb = excluded.memory_mb
-			WHERE node_capacity.cores <> excluded.cores OR node_capacity.memory_mb <> excluded.memory_mb`,
-			n.Info.Name, n.Info.CPU.Cores, n.Info.MemoryMB)
+		_, err := tx.Exec(ctx, `INSERT INTO node_capacity (node, cores, memory_mb, bandwidth_kbps, slots)
+			VALUES ($1, $2, $3, $4, $5)
+			ON CONFLICT (node) DO UPDATE SET cores = excluded.cores, memory_mb = excluded.memory_mb,
+			bandwidth_kbps = excluded.bandwidth_kbps, slots = excluded.slots
+			WHERE node_capacity.cores <> excluded.cores OR node_capacity.memory_mb <> excluded.memory_mb
+			OR node_capacity.bandwidth_kbps <> excluded.bandwidth_kbps OR node_capacity.slots <> excluded.slots`,
+			n.Info.Name, n.Info.CPU.Cores, n.Info.MemoryMB, n.Info.BandwidthKbps, n.Info.MaxSessions)
 		return err
 	})
 }

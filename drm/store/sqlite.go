@@ -17,12 +17,12 @@ import (
 // SQLite is the embedded Store: one database file in WAL mode. Every write
 // transaction begins IMMEDIATE (the DSN's _txlock), so writers are
 // serialised by SQLite itself and a reservation's read-check-insert cannot
-// interleave with another's. Writers of this process also queue on wmu,
-// so they wait in Go instead of spinning on SQLITE_BUSY (which under a
-// burst of hundreds of writers outlasts any busy_timeout); busy_timeout
-// still covers other processes on the same file.
+// interleave with another's.
 type SQLite struct {
-	db  *sql.DB
+	db *sql.DB
+	// wmu queues this process's writers in Go, so they wait their turn
+	// instead of polling SQLite's busy handler (and never see SQLITE_BUSY
+	// under load); other processes on the file still get busy_timeout.
 	wmu sync.Mutex
 }
 
@@ -107,11 +107,11 @@ func (s *SQLite) tx(ctx context.Context, fn func(*sql.Tx) error) error {
 	return tx.Commit()
 }
 
-// exec runs one write statement outside a transaction.
-func (s *SQLite) exec(ctx context.Context, query string, args ...any) (sql.Result, error) {
+// exec runs one auto-committed write statement.
+func (s *SQLite) exec(ctx context.Context, q string, args ...any) (sql.Result, error) {
 	s.wmu.Lock()
 	defer s.wmu.Unlock()
-	return s.db.ExecContext(ctx, query, args...)
+	return s.db.ExecContext(ctx, q, args...)
 }
 
 // CreateUser inserts u and its keys.

@@ -5,6 +5,7 @@ import (
 	"database/sql"
 	"encoding/json"
 	"fmt"
+	"strconv"
 	"strings"
 	"time"
 
@@ -12,7 +13,7 @@ import (
 )
 
 const sessionCols = `id, user, class, state, reason, node, account, start_at, end_at,
-	template, connect, usage, cores, memory_mb, created, updated`
+	template, connect, usage, cores, memory_mb, created, updated, cpu_percent, bandwidth_kbps, trace`
 
 // InsertSession writes s without a capacity check.
 func (s *SQLite) InsertSession(ctx context.Context, sess Session) error {
@@ -33,9 +34,10 @@ func insertSession(ctx context.Context, tx *sql.Tx, s Session) error {
 		return err
 	}
 	_, err = tx.ExecContext(ctx, `INSERT INTO sessions (`+sessionCols+`)
-		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
 		s.ID, s.User, s.Class, string(s.State), s.Reason, s.Node, s.Account, ns(s.Start), ns(s.End),
-		string(tpl), string(conn), string(usage), s.Cores, s.MemoryMB, ns(s.Created), ns(s.Updated))
+		string(tpl), string(conn), string(usage), s.Cores, s.MemoryMB, ns(s.Created), ns(s.Updated),
+		s.CPUPercent, s.BandwidthKbps, string(s.Trace))
 	if isUnique(err) {
 		return fmt.Errorf("session %s: %w", s.ID, ErrExists)
 	}
@@ -45,20 +47,37 @@ func insertSession(ctx context.Context, tx *sql.Tx, s Session) error {
 // Reserve admits and inserts s on the first candidate that fits, in one
 // IMMEDIATE transaction.
 func (s *SQLite) Reserve(ctx context.Context, sess Session, candidates []Candidate, admit Admitter) (string, error) {
+	sess.State = proto.StateScheduled
+	return s.Book(ctx, BookRequest{Session: sess, Candidates: candidates, Admit: admit, Now: time.Now()})
+}
+
+// Book checks quotas and capacity and inserts the session, in one
+// IMMEDIATE transaction: SQLite's single writer makes the read-check-insert
+// atomic against every other writer.
+func (s *SQLite) Book(ctx context.Context, r BookRequest) (string, error) {
 	var chosen string
-	demand := Capacity{Cores: sess.Cores, MemoryMB: sess.MemoryMB}
+	sess := r.Session
+	if sess.State != proto.StateQueued {
+		sess.State = proto.StateScheduled
+	}
 	err := s.tx(ctx, func(tx *sql.Tx) error {
+		if err := checkQuota(r.Quota, sess, r.Now, sqliteCounts{ctx, tx}); err != nil {
+			return err
+		}
 		rej := &ReserveError{}
-		for _, c := range candidates {
-			held, err := reservedOn(ctx, tx, c.Node, sess.Start, sess.End)
+		for _, c := range r.Candidates {
+			held, err := sqlitePeakOn(ctx, tx, c.Node, sess.Start, sess.End, "")
 			if err != nil {
 				return err
 			}
-			if why := admit.Admit(c, held, demand); why != "" {
+			if why := r.Admit.Admit(c, held, sess.Demand()); why != "" {
 				rej.Rejections = append(rej.Rejections, Rejection{Node: c.Node, Reason: why})
 				continue
 			}
-			sess.State, sess.Node = proto.StateScheduled, c.Node
+			sess.Node = c.Node
+			if r.Prepare != nil {
+				r.Prepare(&sess, rej.Rejections)
+			}
 			if err := insertSession(ctx, tx, sess); err != nil {
 				return err
 			}
@@ -73,33 +92,202 @@ func (s *SQLite) Reserve(ctx context.Context, sess Session, candidates []Candida
 	return chosen, nil
 }
 
-// reservedOn sums what holding sessions on node reserve in [from, to).
-func reservedOn(ctx context.Context, tx *sql.Tx, node string, from, to time.Time) (Capacity, error) {
-	var c Capacity
-	err := tx.QueryRowContext(ctx, `SELECT COALESCE(SUM(cores), 0), COALESCE(SUM(memory_mb), 0)
-		FROM sessions WHERE node = ? AND state IN `+holdingIn()+` AND start_at < ? AND end_at > ?`,
-		node, ns(to), ns(from)).Scan(&c.Cores, &c.MemoryMB)
-	return c, err
+// BookEarliest books at the earliest feasible start, in one IMMEDIATE
+// transaction: nothing else writes while it reads the book and inserts.
+func (s *SQLite) BookEarliest(ctx context.Context, r BookRequest, last time.Time) (Session, error) {
+	sess := r.Session
+	err := s.tx(ctx, func(tx *sql.Tx) error {
+		bs, err := sqliteBookingsOn(ctx, tx, sess.Start, last.Add(sess.End.Sub(sess.Start)), candidateNodes(r.Candidates))
+		if err != nil {
+			return err
+		}
+		c, at, ok, rej := earliestAmong(bs, r.Candidates, sess.Start, last, sess.End.Sub(sess.Start), r.Admit, sess.Demand())
+		if !ok {
+			return &ReserveError{Rejections: rej}
+		}
+		placeAt(&sess, c.Node, at)
+		if err := checkQuota(r.Quota, sess, r.Now, sqliteCounts{ctx, tx}); err != nil {
+			return err
+		}
+		if r.Prepare != nil {
+			r.Prepare(&sess, rej)
+		}
+		return insertSession(ctx, tx, sess)
+	})
+	if err != nil {
+		return Session{}, err
+	}
+	return sess, nil
 }
 
-// Reserved sums held capacity per node over sessions overlapping [from, to).
-func (s *SQLite) Reserved(ctx context.Context, from, to time.Time) (map[string]Capacity, error) {
-	rows, err := s.db.QueryContext(ctx, `SELECT node, SUM(cores), SUM(memory_mb) FROM sessions
-		WHERE state IN `+holdingIn()+` AND start_at < ? AND end_at > ? GROUP BY node`, ns(to), ns(from))
+// candidateNodes are the node names to read bookings of; nil (all nodes)
+// when there are so many that one scan beats a long IN list.
+func candidateNodes(cands []Candidate) []string {
+	if len(cands) > 500 {
+		return nil
+	}
+	out := make([]string, len(cands))
+	for i, c := range cands {
+		out[i] = c.Node
+	}
+	return out
+}
+
+// sqliteBookingsOn lists holders overlapping [from, to) on nodes (all when
+// nil) inside tx.
+func sqliteBookingsOn(ctx context.Context, tx *sql.Tx, from, to time.Time, nodes []string) ([]Booking, error) {
+	q, args := bookingsQuery(from, to, nodes)
+	rows, err := tx.QueryContext(ctx, q, args...)
 	if err != nil {
 		return nil, err
 	}
+	return scanBookings(rows)
+}
+
+func bookingsQuery(from, to time.Time, nodes []string) (string, []any) {
+	q := `SELECT ` + bookingCols + ` FROM sessions WHERE state IN ` + holdingIn() + ` AND start_at < ? AND end_at > ?`
+	args := []any{ns(to), ns(from)}
+	if len(nodes) > 0 {
+		q += " AND node IN (" + strings.TrimSuffix(strings.Repeat("?, ", len(nodes)), ", ") + ")"
+		for _, n := range nodes {
+			args = append(args, n)
+		}
+	}
+	return q + " ORDER BY node, start_at", args
+}
+
+// bookingCols are the columns a Booking is read from.
+const bookingCols = `id, node, user, class, state, start_at, end_at, cores, memory_mb, cpu_percent, bandwidth_kbps`
+
+// sqlitePeakOn is the peak held on node in [from, to) by holders other
+// than except.
+func sqlitePeakOn(ctx context.Context, tx *sql.Tx, node string, from, to time.Time, except string) (Capacity, error) {
+	rows, err := tx.QueryContext(ctx, `SELECT `+bookingCols+` FROM sessions
+		WHERE node = ? AND state IN `+holdingIn()+` AND start_at < ? AND end_at > ? AND id <> ?`,
+		node, ns(to), ns(from), except)
+	if err != nil {
+		return Capacity{}, err
+	}
+	bs, err := scanBookings(rows)
+	if err != nil {
+		return Capacity{}, err
+	}
+	return Peak(bs, from, to), nil
+}
+
+func scanBookings(rows *sql.Rows) ([]Booking, error) {
 	defer rows.Close()
-	out := map[string]Capacity{}
+	var out []Booking
 	for rows.Next() {
-		var node string
-		var c Capacity
-		if err := rows.Scan(&node, &c.Cores, &c.MemoryMB); err != nil {
+		var b Booking
+		var state string
+		var start, end int64
+		if err := rows.Scan(&b.ID, &b.Node, &b.User, &b.Class, &state, &start, &end, &b.Capacity.Cores,
+			&b.Capacity.MemoryMB, &b.Capacity.CPUPercent, &b.Capacity.BandwidthKbps); err != nil {
 			return nil, err
 		}
-		out[node] = c
+		b.State, b.Start, b.End, b.Capacity.Sessions = proto.State(state), fromNS(start), fromNS(end), 1
+		out = append(out, b)
 	}
 	return out, rows.Err()
+}
+
+// sqliteCounts counts for checkQuota inside a transaction.
+type sqliteCounts struct {
+	ctx context.Context
+	tx  *sql.Tx
+}
+
+func (c sqliteCounts) count(q string, args ...any) (int, error) {
+	var n int
+	err := c.tx.QueryRowContext(c.ctx, q, args...).Scan(&n)
+	return n, err
+}
+
+func (c sqliteCounts) userConcurrent(user string, from, to time.Time) (int, error) {
+	return c.count(`SELECT COUNT(*) FROM sessions WHERE user = ? AND state IN `+holdingIn()+
+		` AND start_at < ? AND end_at > ?`, user, ns(to), ns(from))
+}
+
+func (c sqliteCounts) userPerDay(user string, day time.Time) (int, error) {
+	from, to := dayBounds(day)
+	return c.count(`SELECT COUNT(*) FROM sessions WHERE user = ? AND state <> 'denied'
+		AND start_at >= ? AND start_at < ?`, user, ns(from), ns(to))
+}
+
+func (c sqliteCounts) classConcurrent(class string, from, to time.Time) (int, error) {
+	return c.count(`SELECT COUNT(*) FROM sessions WHERE class = ? AND state IN `+holdingIn()+
+		` AND start_at < ? AND end_at > ?`, class, ns(to), ns(from))
+}
+
+// Bookings lists holders overlapping [from, to), of nodes if given.
+func (s *SQLite) Bookings(ctx context.Context, from, to time.Time, nodes ...string) ([]Booking, error) {
+	q, args := bookingsQuery(from, to, nodes)
+	rows, err := s.db.QueryContext(ctx, q, args...)
+	if err != nil {
+		return nil, err
+	}
+	return scanBookings(rows)
+}
+
+// Reserved is the peak held per node over [from, to).
+func (s *SQLite) Reserved(ctx context.Context, from, to time.Time) (map[string]Capacity, error) {
+	bs, err := s.Bookings(ctx, from, to)
+	if err != nil {
+		return nil, err
+	}
+	return peaksByNode(bs, from, to), nil
+}
+
+// peaksByNode groups bookings by node and takes each node's peak.
+func peaksByNode(bs []Booking, from, to time.Time) map[string]Capacity {
+	byNode := map[string][]Booking{}
+	for _, b := range bs {
+		byNode[b.Node] = append(byNode[b.Node], b)
+	}
+	out := make(map[string]Capacity, len(byNode))
+	for n, list := range byNode {
+		out[n] = Peak(list, from, to)
+	}
+	return out
+}
+
+// Extend lengthens booked session id to end.
+func (s *SQLite) Extend(ctx context.Context, id string, end time.Time, node Candidate, admit Admitter, q Quota) (Session, error) {
+	err := s.tx(ctx, func(tx *sql.Tx) error {
+		rows, err := tx.QueryContext(ctx, `SELECT `+sessionCols+` FROM sessions WHERE id = ?`, id)
+		if err != nil {
+			return err
+		}
+		list, err := scanSessions(rows)
+		if err != nil {
+			return err
+		}
+		if len(list) == 0 {
+			return fmt.Errorf("session %s: %w", id, ErrNotFound)
+		}
+		cur := list[0]
+		if err := checkExtend(cur, end, node, q); err != nil {
+			return err
+		}
+		held, err := sqlitePeakOn(ctx, tx, cur.Node, cur.End, end, id)
+		if err != nil {
+			return err
+		}
+		if why := admit.Admit(node, held, cur.Demand()); why != "" {
+			return &ReserveError{Rejections: []Rejection{{Node: cur.Node, Reason: why}}}
+		}
+		tpl := cur.Template
+		tpl.UsageTime = proto.Duration(end.Sub(cur.Start))
+		b, _ := json.Marshal(tpl)
+		_, err = tx.ExecContext(ctx, `UPDATE sessions SET end_at = ?, template = ?, updated = ? WHERE id = ?`,
+			ns(end), string(b), ns(time.Now()), id)
+		return err
+	})
+	if err != nil {
+		return Session{}, err
+	}
+	return s.Session(ctx, id)
 }
 
 // Session returns one session.
@@ -133,9 +321,15 @@ func (s *SQLite) Sessions(ctx context.Context, f SessionFilter) ([]Session, erro
 		}
 		where = append(where, "state IN ("+strings.Join(marks, ", ")+")")
 	}
+	if !f.StartBy.IsZero() {
+		where, args = append(where, "start_at <= ?"), append(args, ns(f.StartBy))
+	}
 	q := `SELECT ` + sessionCols + ` FROM sessions`
 	if len(where) > 0 {
 		q += " WHERE " + strings.Join(where, " AND ")
+	}
+	if f.Latest > 0 {
+		q = `SELECT * FROM (` + q + ` ORDER BY start_at DESC, id DESC LIMIT ` + strconv.Itoa(f.Latest) + `)`
 	}
 	rows, err := s.db.QueryContext(ctx, q+" ORDER BY created, id", args...)
 	if err != nil {
@@ -151,9 +345,14 @@ func scanSessions(rows *sql.Rows) ([]Session, error) {
 		var s Session
 		var state, tpl, conn, usage string
 		var start, end, created, updated int64
+		var trace string
 		if err := rows.Scan(&s.ID, &s.User, &s.Class, &state, &s.Reason, &s.Node, &s.Account, &start, &end,
-			&tpl, &conn, &usage, &s.Cores, &s.MemoryMB, &created, &updated); err != nil {
+			&tpl, &conn, &usage, &s.Cores, &s.MemoryMB, &created, &updated,
+			&s.CPUPercent, &s.BandwidthKbps, &trace); err != nil {
 			return nil, err
+		}
+		if trace != "" {
+			s.Trace = []byte(trace)
 		}
 		s.State = proto.State(state)
 		s.Start, s.End, s.Created, s.Updated = fromNS(start), fromNS(end), fromNS(created), fromNS(updated)
@@ -222,4 +421,45 @@ func (s *SQLite) CountSessions(ctx context.Context) (map[proto.State]int, error)
 		out[proto.State(st)] = n
 	}
 	return out, rows.Err()
+}
+
+// Move re-places session id on another node.
+func (s *SQLite) Move(ctx context.Context, id string, from proto.State, candidates []Candidate, admit Admitter, reason string) (string, error) {
+	var chosen string
+	err := s.tx(ctx, func(tx *sql.Tx) error {
+		rows, err := tx.QueryContext(ctx, `SELECT `+sessionCols+` FROM sessions WHERE id = ?`, id)
+		if err != nil {
+			return err
+		}
+		list, err := scanSessions(rows)
+		if err != nil {
+			return err
+		}
+		if len(list) == 0 {
+			return fmt.Errorf("session %s: %w", id, ErrNotFound)
+		}
+		cur := list[0]
+		if cur.State != from {
+			return &TransitionError{ID: id, From: string(from), To: string(proto.StateScheduled), Current: string(cur.State), Err: ErrStateChanged}
+		}
+		rej := &ReserveError{}
+		for _, c := range candidates {
+			held, err := sqlitePeakOn(ctx, tx, c.Node, cur.Start, cur.End, id)
+			if err != nil {
+				return err
+			}
+			if why := admit.Admit(c, held, cur.Demand()); why != "" {
+				rej.Rejections = append(rej.Rejections, Rejection{Node: c.Node, Reason: why})
+				continue
+			}
+			if _, err := tx.ExecContext(ctx, `UPDATE sessions SET node = ?, state = 'scheduled', reason = ?, updated = ? WHERE id = ?`,
+				c.Node, strings.ReplaceAll(reason, "{node}", c.Node), ns(time.Now()), id); err != nil {
+				return err
+			}
+			chosen = c.Node
+			return nil
+		}
+		return rej
+	})
+	return chosen, err
 }

@@ -57,6 +57,43 @@ type Store interface {
 	Transition(ctx context.Context, id string, from proto.State, c Change) (Session, error)
 	// CountSessions counts sessions per state.
 	CountSessions(ctx context.Context) (map[proto.State]int, error)
+
+	// Book is Reserve with the user's and class's quotas checked in the
+	// same transaction, and the state of r.Session kept (scheduled, or
+	// queued for a window the scheduler moved later). It returns the node,
+	// a *QuotaError when a quota refuses, or a *ReserveError.
+	Book(ctx context.Context, r BookRequest) (string, error)
+	// BookEarliest books r.Session at the earliest start, at or after its
+	// Start and not after last, at which its whole window fits on one of
+	// the candidates (earlier candidates win ties), in one transaction
+	// that holds the candidates' books still: state queued when the start
+	// moved later, else scheduled. It returns the session as stored, a
+	// *QuotaError, or a *ReserveError when no candidate has such a window.
+	BookEarliest(ctx context.Context, r BookRequest, last time.Time) (Session, error)
+	// Bookings lists the sessions holding capacity in [from, to) on every
+	// node, or on the nodes named when nodes is not empty.
+	Bookings(ctx context.Context, from, to time.Time, nodes ...string) ([]Booking, error)
+	// Extend moves the end of booked session id to end in one transaction:
+	// the added window must fit beside the node's other holders (admit,
+	// against node's capacity) and the quota's maximum usage time.
+	Extend(ctx context.Context, id string, end time.Time, node Candidate, admit Admitter, q Quota) (Session, error)
+
+	// Move places booked session id, now in state from, on the first of
+	// candidates whose capacity holds its window beside the other holders,
+	// in state scheduled, in one transaction: the dispatcher's "next
+	// candidate" when a node does not answer. The reason is recorded with
+	// "{node}" replaced by the new node. *ReserveError when none fits.
+	Move(ctx context.Context, id string, from proto.State, candidates []Candidate, admit Admitter, reason string) (string, error)
+
+	// Profiles lists the application profiles by name.
+	Profiles(ctx context.Context) ([]Profile, error)
+	// SeedProfiles inserts the profiles not stored yet; stored ones keep
+	// their measured values.
+	SeedProfiles(ctx context.Context, ps []Profile) error
+	// ObserveProfile folds one measured usage of an application into its
+	// profile (exponentially weighted, weight ProfileAlpha), creating it when
+	// missing. The application predictor calls it.
+	ObserveProfile(ctx context.Context, app string, cpuPercent, bandwidthKbps float64, at time.Time) (Profile, error)
 }
 
 // User is a registered grid user.
@@ -89,16 +126,34 @@ type Node struct {
 // Session is a stored session: the API object plus what it reserves.
 type Session struct {
 	proto.Session
-	Cores    int
-	MemoryMB int
-	Created  time.Time
-	Updated  time.Time
+	Cores         int
+	MemoryMB      int
+	CPUPercent    int // estimated CPU share, percent of one core
+	BandwidthKbps int // estimated network bandwidth
+	Created       time.Time
+	Updated       time.Time
+	// Trace is the scheduler's decision trace (JSON), stored with the
+	// session for GET /sessions/{id}?explain=1.
+	Trace []byte
+}
+
+// Demand is what s holds on its node while booked: one session slot and
+// its resources.
+func (s Session) Demand() Capacity {
+	return Capacity{Cores: s.Cores, MemoryMB: s.MemoryMB, CPUPercent: s.CPUPercent,
+		BandwidthKbps: s.BandwidthKbps, Sessions: 1}
 }
 
 // SessionFilter selects sessions; zero fields match everything.
 type SessionFilter struct {
 	User   string
 	States []proto.State
+	// Latest, when set, keeps only the latest that many sessions by
+	// start (still listed oldest first).
+	Latest int
+	// StartBy, when set, keeps only sessions whose window starts at or
+	// before it (the dispatcher's due work).
+	StartBy time.Time
 }
 
 // Change is what a Transition writes besides the new state. Empty strings
@@ -111,11 +166,62 @@ type Change struct {
 	Usage   *proto.Usage
 }
 
-// Capacity is an amount of the resources admission counts.
+// Capacity is an amount of the resources admission counts. As a node's
+// capacity, a zero BandwidthKbps or Sessions means "not limited".
 type Capacity struct {
-	Cores    int
-	MemoryMB int
+	Cores         int `json:"cores"`
+	MemoryMB      int `json:"memory_mb"`
+	CPUPercent    int `json:"cpu_percent"`
+	BandwidthKbps int `json:"bandwidth_kbps"`
+	Sessions      int `json:"sessions"` // session slots
 }
+
+// Add returns c + d.
+func (c Capacity) Add(d Capacity) Capacity {
+	return Capacity{c.Cores + d.Cores, c.MemoryMB + d.MemoryMB, c.CPUPercent + d.CPUPercent,
+		c.BandwidthKbps + d.BandwidthKbps, c.Sessions + d.Sessions}
+}
+
+// Max returns the larger of c and d in each resource.
+func (c Capacity) Max(d Capacity) Capacity {
+	return Capacity{max(c.Cores, d.Cores), max(c.MemoryMB, d.MemoryMB), max(c.CPUPercent, d.CPUPercent),
+		max(c.BandwidthKbps, d.BandwidthKbps), max(c.Sessions, d.Sessions)}
+}
+
+// Booking is one session holding capacity on a node in a window.
+type Booking struct {
+	ID, Node, User, Class string
+	State                 proto.State
+	Start, End            time.Time
+	Capacity              Capacity
+}
+
+// BookRequest is a Book call: the session (state scheduled or queued),
+// the candidate nodes best first, the admission check and the quotas.
+type BookRequest struct {
+	Session    Session
+	Candidates []Candidate
+	Admit      Admitter
+	Quota      Quota
+	Now        time.Time
+	// Prepare, when set, is called inside the transaction just before
+	// the row is written, with the session as it will be stored (node and
+	// window chosen) and the candidates refused before it, so the caller
+	// can complete it (the decision trace, the reason).
+	Prepare func(s *Session, refused []Rejection)
+}
+
+// Profile is an application class's estimated resource use.
+type Profile struct {
+	App           string    `json:"app"`
+	CPUPercent    float64   `json:"cpu_percent"`
+	BandwidthKbps float64   `json:"bandwidth_kbps"`
+	Samples       int       `json:"samples"`
+	Updated       time.Time `json:"updated"`
+}
+
+// ProfileAlpha is the weight of a new measurement in ObserveProfile.
+const ProfileAlpha = 0.2
 
 // Candidate is a node Reserve may place a session on, with its total
 // capacity.
@@ -138,11 +244,13 @@ var AllStates = []proto.State{
 	proto.StateFailed, proto.StateLost,
 }
 
-// HoldingStates are the states whose sessions hold capacity on their node.
+// HoldingStates are the states whose sessions hold capacity on their node:
+// those of proto.State.Holds, and queued, whose session holds the later
+// window the scheduler found for it.
 func HoldingStates() []proto.State {
 	var out []proto.State
 	for _, s := range AllStates {
-		if s.Holds() {
+		if s.Holds() || s == proto.StateQueued {
 			out = append(out, s)
 		}
 	}

@@ -23,6 +23,7 @@ func RunSuite(t *testing.T, newStore func(t *testing.T) Store) {
 	t.Run("Transition", func(t *testing.T) { suiteTransition(t, newStore(t)) })
 	t.Run("ConcurrentReserve", func(t *testing.T) { suiteConcurrentReserve(t, newStore(t)) })
 	t.Run("ConcurrentTransition", func(t *testing.T) { suiteConcurrentTransition(t, newStore(t)) })
+	runBookSuite(t, newStore)
 }
 
 // suiteAdmitter is the plain capacity check: demand plus reserved must not
@@ -186,6 +187,8 @@ func suiteSessions(t *testing.T, st Store) {
 		{"user", SessionFilter{User: "bob"}, []string{"s-b"}},
 		{"state", SessionFilter{States: []proto.State{proto.StateDenied, proto.StateEnded}}, []string{"s-a"}},
 		{"none", SessionFilter{User: "alice", States: []proto.State{proto.StateRunning}}, nil},
+		{"latest", SessionFilter{Latest: 1}, []string{"s-b"}},
+		{"start by", SessionFilter{StartBy: suiteT0}, []string{"s-a"}},
 	}
 	for _, c := range filters {
 		t.Run(c.name, func(t *testing.T) {

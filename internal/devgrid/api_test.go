@@ -2,7 +2,6 @@ package devgrid
 
 import (
 	"context"
-	"errors"
 	"net/http"
 	"strings"
 	"sync"
@@ -14,7 +13,8 @@ import (
 )
 
 // TestLastCapacity sends two concurrent requests for all the cores of one
-// node in the same window: exactly one is scheduled.
+// node in the same window: exactly one is scheduled; the other is queued
+// to the earliest start the book allows, the end of the first.
 func TestLastCapacity(t *testing.T) {
 	g := startGrid(t, 1)
 	ctx := context.Background()
@@ -27,28 +27,28 @@ func TestLastCapacity(t *testing.T) {
 		Start: time.Now().Add(time.Hour).UTC().Format(time.RFC3339)}
 	var wg sync.WaitGroup
 	results := make([]error, 2)
+	sessions := make([]*proto.Session, 2)
 	for i := range results {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			_, results[i] = c.RequestSession(ctx, tmpl)
+			sessions[i], results[i] = c.RequestSession(ctx, tmpl)
 		}()
 	}
 	wg.Wait()
-	ok, denied := 0, 0
-	for _, err := range results {
-		var ae *client.APIError
+	var scheduled, queued *proto.Session
+	for i, err := range results {
 		switch {
-		case err == nil:
-			ok++
-		case errors.As(err, &ae) && ae.Code == "denied" && ae.Message != "":
-			denied++
+		case err == nil && sessions[i].State == proto.StateScheduled:
+			scheduled = sessions[i]
+		case err == nil && sessions[i].State == proto.StateQueued:
+			queued = sessions[i]
 		default:
-			t.Errorf("unexpected answer: %v", err)
+			t.Errorf("unexpected answer: %+v, %v", sessions[i], err)
 		}
 	}
-	if ok != 1 || denied != 1 {
-		t.Fatalf("scheduled %d, denied %d; want exactly one of each (%v)", ok, denied, results)
+	if scheduled == nil || queued == nil || !queued.Start.Equal(scheduled.End) {
+		t.Fatalf("want one scheduled and one queued at its end: %+v, %+v", scheduled, queued)
 	}
 }
 

@@ -13,6 +13,11 @@ type NodeInfo struct {
 	DiskMB       int      `json:"disk_mb"`
 	Applications []string `json:"applications"`
 	TrustLevel   string   `json:"trust_level"`
+	// BandwidthKbps is the network bandwidth sessions may reserve; 0 means
+	// not limited.
+	BandwidthKbps int `json:"bandwidth_kbps,omitempty"`
+	// MaxSessions is the number of session slots; 0 means not limited.
+	MaxSessions int `json:"max_sessions,omitempty"`
 }
 
 // Load is a node's dynamic status.
@@ -34,14 +39,22 @@ type Heartbeat struct {
 	Load     Load       `json:"load"`
 	SSH      SSHConnect `json:"ssh"`
 	Sessions []string   `json:"sessions"`
+	// ReservedAccounts are the grid users whose dynamic account the node
+	// keeps reserved between sessions (data affinity).
+	ReservedAccounts []string `json:"reserved_accounts,omitempty"`
+	// CachedUsers are the grid users whose GSS data the node holds a fresh
+	// cached copy of (data affinity).
+	CachedUsers []string `json:"cached_users,omitempty"`
 }
 
 // NodeStatus is the API's view of a node (GET /api/v1/nodes).
 type NodeStatus struct {
 	NodeInfo
-	Online   bool       `json:"online"`
-	LastSeen time.Time  `json:"last_seen"`
-	Load     Load       `json:"load"`
-	SSH      SSHConnect `json:"ssh"`
-	Sessions []string   `json:"sessions"`
+	Online           bool       `json:"online"`
+	LastSeen         time.Time  `json:"last_seen"`
+	Load             Load       `json:"load"`
+	SSH              SSHConnect `json:"ssh"`
+	Sessions         []string   `json:"sessions"`
+	ReservedAccounts []string   `json:"reserved_accounts,omitempty"`
+	CachedUsers      []string   `json:"cached_users,omitempty"`
 }
