@@ -1,6 +1,7 @@
 package node
 
 import (
+	"context"
 	"encoding/json"
 	"time"
 
@@ -27,7 +28,16 @@ func (a *Agent) heartbeatLoop(stop <-chan struct{}) {
 func (a *Agent) heartbeat() proto.Heartbeat {
 	ids := a.sessionIDs()
 	a.seq++
+	ctx, cancel := context.WithTimeout(context.Background(), a.cfg.Heartbeat/2)
+	defer cancel()
+	// The DRM's affinity pass prefers nodes that hold the user's reserved
+	// account or a fresh copy of their files.
+	reserved, cached, err := a.Affinity(ctx)
+	if err != nil {
+		a.log.Warn("heartbeat: cached users", "err", err)
+	}
 	return proto.Heartbeat{
+		ReservedAccounts: reserved, CachedUsers: cached,
 		Node:     a.info,
 		Seq:      a.seq,
 		Time:     time.Now().UTC(),

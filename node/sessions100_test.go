@@ -197,6 +197,9 @@ func TestReservedAccountThroughTheAgent(t *testing.T) {
 	if reserved, _, _ := n.Affinity(context.Background()); strings.Join(reserved, ",") != "dora" {
 		t.Fatalf("reserved after dora's session = %v", reserved)
 	}
+	if hb := n.heartbeat(); strings.Join(hb.ReservedAccounts, ",") != "dora" {
+		t.Errorf("heartbeat reserved accounts = %v, want dora (the DRM's affinity reads it)", hb.ReservedAccounts)
+	}
 	if r := n.request(t, n.startCmd("s-r2", "eve", now.Add(-time.Second), now.Add(time.Hour))); r.Error != "" {
 		t.Fatal(r.Error)
 	}
