@@ -4,7 +4,10 @@ import (
 	"context"
 	"crypto/ed25519"
 	"crypto/rand"
+	"encoding/json"
 	"fmt"
+	"github.com/igrid/igrid/internal/proto"
+	"github.com/nats-io/nats.go"
 	"os"
 	"path/filepath"
 	"strings"
@@ -197,9 +200,7 @@ func TestReservedAccountThroughTheAgent(t *testing.T) {
 	if reserved, _, _ := n.Affinity(context.Background()); strings.Join(reserved, ",") != "dora" {
 		t.Fatalf("reserved after dora's session = %v", reserved)
 	}
-	if hb := n.heartbeat(); strings.Join(hb.ReservedAccounts, ",") != "dora" {
-		t.Errorf("heartbeat reserved accounts = %v, want dora (the DRM's affinity reads it)", hb.ReservedAccounts)
-	}
+	n.waitHeartbeat(t, func(hb proto.Heartbeat) bool { return strings.Join(hb.ReservedAccounts, ",") == "dora" })
 	if r := n.request(t, n.startCmd("s-r2", "eve", now.Add(-time.Second), now.Add(time.Hour))); r.Error != "" {
 		t.Fatal(r.Error)
 	}
@@ -218,4 +219,27 @@ func TestReservedAccountThroughTheAgent(t *testing.T) {
 	}
 	n.end(t, "s-r2")
 	n.end(t, "s-r3")
+}
+
+// waitHeartbeat waits for a published heartbeat of the node that ok accepts.
+func (n *testNode) waitHeartbeat(t *testing.T, ok func(proto.Heartbeat) bool) {
+	t.Helper()
+	ch := make(chan *nats.Msg, 16)
+	sub, err := n.nc.ChanSubscribe(bus.HeartbeatSubject(n.cfg.Name), ch)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer sub.Unsubscribe()
+	deadline := time.After(10 * time.Second)
+	for {
+		select {
+		case m := <-ch:
+			var hb proto.Heartbeat
+			if json.Unmarshal(m.Data, &hb) == nil && ok(hb) {
+				return
+			}
+		case <-deadline:
+			t.Fatal("no matching heartbeat in 10s")
+		}
+	}
 }
