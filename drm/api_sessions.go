@@ -99,7 +99,7 @@ func (s *Server) kickDispatcher() {
 
 // checkClass applies the user's class's session policy to a template.
 func (s *Server) checkClass(u store.User, tpl *proto.Template) error {
-	c, ok := s.pol.Class(u.Class)
+	c, ok := s.pol.Current().Class(u.Class)
 	if !ok {
 		return &PolicyError{Class: u.Class, Message: fmt.Sprintf("class %q of user %s is not in the policy set", u.Class, u.Name)}
 	}

@@ -32,7 +32,7 @@ const (
 type Dispatcher struct {
 	store store.Store
 	nc    *nats.Conn
-	pol   *policies.Set
+	pol   policies.Source
 	reg   *Registry
 	log   *slog.Logger
 	tick  time.Duration
@@ -50,7 +50,7 @@ type Dispatcher struct {
 }
 
 // NewDispatcher makes a dispatcher; Start runs it.
-func NewDispatcher(st store.Store, nc *nats.Conn, pol *policies.Set, reg *Registry, tick time.Duration, log *slog.Logger) *Dispatcher {
+func NewDispatcher(st store.Store, nc *nats.Conn, pol policies.Source, reg *Registry, tick time.Duration, log *slog.Logger) *Dispatcher {
 	return &Dispatcher{store: st, nc: nc, pol: pol, reg: reg, tick: tick, log: log,
 		inflight: map[string]bool{}, stop: make(chan struct{}), done: make(chan struct{}),
 		kick: make(chan struct{}, 1), started: time.Now().UTC()}
@@ -237,7 +237,7 @@ func (d *Dispatcher) startCommand(ctx context.Context, s store.Session) (proto.C
 		return proto.Command{}, err
 	}
 	maxProcs := 0
-	if c, ok := d.pol.Class(s.Class); ok {
+	if c, ok := d.pol.Current().Class(s.Class); ok {
 		maxProcs = c.Session.MaxProcesses
 	}
 	t := s.Template

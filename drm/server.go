@@ -24,7 +24,9 @@ import (
 type Server struct {
 	cfg   Config
 	log   *slog.Logger
-	pol   *policies.Set
+	pol     policies.Source   // the class policies in force; ask at every decision
+	watcher *policies.Watcher // non-nil when the DRM reloads PoliciesDir itself
+	pub     *policies.Publisher
 	store store.Store
 	reg   *Registry
 	sched *Scheduler
@@ -51,16 +53,11 @@ func New(cfg Config) (*Server, error) {
 	if cfg.NATSURL == "" {
 		return nil, fmt.Errorf("%w: NATSURL is empty", ErrConfig)
 	}
-	pol := cfg.Policies
-	if pol == nil {
-		if cfg.PoliciesDir == "" {
-			return nil, fmt.Errorf("%w: neither Policies nor PoliciesDir is set", ErrConfig)
-		}
-		var err error
-		if pol, err = policies.LoadDir(cfg.PoliciesDir); err != nil {
-			return nil, fmt.Errorf("policies: %w", err)
-		}
+	src, watcher, err := openPolicies(cfg)
+	if err != nil {
+		return nil, err
 	}
+	pol := src.Current()
 	if err := pickDefaultClass(&cfg, pol); err != nil {
 		return nil, err
 	}
@@ -76,7 +73,7 @@ func New(cfg Config) (*Server, error) {
 		st.Close()
 		return nil, fmt.Errorf("seed profiles: %w", err)
 	}
-	s := &Server{cfg: cfg, log: cfg.Logger.With("component", "drm"), pol: pol, store: st}
+	s := &Server{cfg: cfg, log: cfg.Logger.With("component", "drm"), pol: src, watcher: watcher, store: st}
 	s.reg = NewRegistry(st, cfg.Heartbeat, s.log)
 	s.sched = NewScheduler(st, s.reg.Statuses)
 	s.sched.Rank = Ranker{Policy: policy, Weights: *cfg.Weights, TopK: DefaultTopK}
@@ -144,7 +141,7 @@ func (s *Server) quotaFor(class string) store.Quota {
 	if s.cfg.QuotaFor != nil {
 		q = s.cfg.QuotaFor(class)
 	}
-	if c, ok := s.pol.Class(class); ok && q.MaxUsageTime == 0 {
+	if c, ok := s.pol.Current().Class(class); ok && q.MaxUsageTime == 0 {
 		q.MaxUsageTime = c.Session.MaxUsageTime.D()
 	}
 	return q
@@ -209,6 +206,9 @@ func (s *Server) Start() error {
 		}
 	}()
 	disp.Start()
+	if err := s.startPolicies(nc); err != nil {
+		s.log.Error("policy distribution", "err", err)
+	}
 	s.log.Info("drm started", "addr", ln.Addr().String(), "nats", s.cfg.NATSURL, "default_class", s.cfg.DefaultClass)
 	return nil
 }
@@ -273,6 +273,7 @@ func (s *Server) Shutdown(ctx context.Context) error {
 		errs = append(errs, disp.Stop(ctx))
 	}
 	s.reg.Stop()
+	s.stopPolicies()
 	if s.leader != nil {
 		s.leader.Resign()
 	}

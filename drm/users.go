@@ -43,8 +43,8 @@ func (s *Server) CreateUser(ctx context.Context, name, password, class string, a
 	if class == "" {
 		class = s.cfg.DefaultClass
 	}
-	if _, ok := s.pol.Class(class); !ok {
-		return &InputError{Field: "class", Message: fmt.Sprintf("%v %q (known: %s)", ErrUnknownClass, class, strings.Join(s.pol.Names(), ", "))}
+	if _, ok := s.pol.Current().Class(class); !ok {
+		return &InputError{Field: "class", Message: fmt.Sprintf("%v %q (known: %s)", ErrUnknownClass, class, strings.Join(s.pol.Current().Names(), ", "))}
 	}
 	keys := make([]string, 0, len(sshKeys))
 	for i, k := range sshKeys {
