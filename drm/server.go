@@ -22,16 +22,16 @@ import (
 // Server is one DRM: store, node registry, scheduler, dispatcher and the
 // HTTP API. New prepares it, Start runs it, Shutdown stops it.
 type Server struct {
-	cfg   Config
-	log   *slog.Logger
+	cfg     Config
+	log     *slog.Logger
 	pol     policies.Source   // the class policies in force; ask at every decision
 	watcher *policies.Watcher // non-nil when the DRM reloads PoliciesDir itself
 	pub     *policies.Publisher
-	store store.Store
-	reg   *Registry
-	sched *Scheduler
-	met   *metrics
-	api   http.Handler
+	store   store.Store
+	reg     *Registry
+	sched   *Scheduler
+	met     *metrics
+	api     http.Handler
 
 	leader  *store.Leader
 	leading atomic.Bool
