@@ -62,8 +62,23 @@ func (p *Policy) checkCall(c *syntax.CallExpr, dir string, funcs map[string]bool
 	if funcs[name] {
 		return nil
 	}
-	_, err := p.CheckCommand(name, dir)
-	return err
+	if _, err := p.CheckCommand(name, dir); err != nil {
+		return err
+	}
+	// Arguments known before expansion are judged now, so that the whole
+	// line is refused; the exec hook judges the final argv again.
+	args := make([]string, 0, len(c.Args)-1)
+	for _, w := range c.Args[1:] {
+		a, ok := literal(w)
+		if !ok {
+			return nil
+		}
+		args = append(args, a)
+	}
+	if cmd, err := p.resolveCommand(name, dir); err == nil && cmd.real != "" && !cmd.user {
+		return p.CheckArgs(cmd.name, args, dir)
+	}
+	return nil
 }
 
 // literal returns the value of a word made only of literal and quoted

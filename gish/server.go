@@ -21,6 +21,10 @@ type ServerConfig struct {
 	// {"/proc/self/exe", "gish"}.
 	Exec   []string
 	Logger *slog.Logger
+	// Audit receives every access-control decision of every shell (the
+	// node agent publishes them on igrid.audit.<node>); they are logged
+	// either way. Called from one goroutine per shell.
+	Audit func(Event)
 }
 
 // Server is the SSH front door of one node: public-key logins of bound

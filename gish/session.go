@@ -57,11 +57,25 @@ func (s *Server) runShell(sess ssh.Session, b *Binding) (int, error) {
 		Home: b.Home, Start: b.Start, End: b.End, Executables: b.Executables,
 		MaxProcesses: b.MaxProcesses, LimitProcesses: s.switchesUser(b),
 		Command: sess.RawCommand(), TTY: isPty, Term: ptyReq.Term,
+		Policy: b.Policy, SACSocket: b.SACSocket, Audit: true,
 	}
 	cmd, cfgW, err := s.command(b, cfg)
 	if err != nil {
 		return 1, err
 	}
+	auditR, auditW, err := os.Pipe()
+	if err != nil {
+		cfgW.Close()
+		return 1, err
+	}
+	cmd.ExtraFiles = append(cmd.ExtraFiles, auditW)
+	audited := make(chan struct{})
+	go func() {
+		defer close(audited)
+		readAudit(auditR, b, s.log, s.cfg.Audit)
+		auditR.Close()
+	}()
+	defer func() { <-audited }()
 	l := &liveShell{sess: sess}
 	if isPty {
 		err = l.startPty(cmd, ptyReq, winCh)
@@ -69,6 +83,7 @@ func (s *Server) runShell(sess ssh.Session, b *Binding) (int, error) {
 		err = l.startPipes(cmd)
 	}
 	cmd.ExtraFiles[0].Close()
+	auditW.Close()
 	if err != nil {
 		cfgW.Close()
 		return 1, err

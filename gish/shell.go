@@ -12,6 +12,7 @@ import (
 	"syscall"
 	"time"
 
+	"github.com/igrid/igrid/gish/confine"
 	"mvdan.cc/sh/v3/expand"
 	"mvdan.cc/sh/v3/interp"
 )
@@ -27,12 +28,24 @@ type Shell struct {
 	stderr io.Writer
 	now    func() time.Time
 	denied bool // a hook denied something during the current Run
+
+	spec, strict     confine.Spec // programs' confinement; unsigned binaries'
+	specArg          string       // spec encoded for the helper
+	audit            *auditor     // nil: decisions are not reported
 }
 
 // NewShell builds the interpreter for cfg reading from stdin.
 func NewShell(cfg ChildConfig, stdin *os.File, stdout, stderr io.Writer) (*Shell, error) {
-	sh := &Shell{cfg: cfg, stdin: stdin, stdout: stdout, stderr: stderr, now: time.Now,
-		policy: NewPolicy(cfg.Class, cfg.Executables, []string{cfg.Home})}
+	sh := &Shell{cfg: cfg, stdin: stdin, stdout: stdout, stderr: stderr, now: time.Now, policy: cfg.Policy}
+	if sh.policy == nil {
+		sh.policy = DefaultPolicy(cfg.Class, cfg.Executables, cfg.Home)
+	} else if err := sh.policy.prepare(); err != nil {
+		return nil, err
+	}
+	if cfg.LimitProcesses && cfg.MaxProcesses > 0 {
+		sh.policy.MaxProcesses = cfg.MaxProcesses
+	}
+	sh.buildSpecs()
 	r, err := interp.New(
 		interp.StdIO(stdin, stdout, stderr),
 		interp.Dir(cfg.Home),
