@@ -30,7 +30,7 @@ func KnownRules() map[string]*ArgRule {
 		"less": {Paths: PathsRead, DenyPrefix: []string{"+"}, ValueShort: "bhjkoOpPtTxyz#",
 			Deny: []string{"-k", "--lesskey-file", "--lesskey-src", "--lesskey-content", "-o", "-O", "--log-file", "--LOG-FILE", "-p"}},
 		"find": {SingleDash: true, Paths: PathsRead,
-			Deny: []string{"-exec", "-execdir", "-ok", "-okdir", "-fprint", "-fprint0", "-fprintf", "-fls"},
+			Deny:  []string{"-exec", "-execdir", "-ok", "-okdir", "-fprint", "-fprint0", "-fprintf", "-fls"},
 			Value: []string{"-name", "-iname", "-path", "-ipath", "-regex", "-type", "-newer", "-user", "-group", "-perm", "-size", "-mtime", "-maxdepth", "-mindepth", "-printf"}},
 		"tar": {ValueShort: "fCIFbgHKLNTVX", Known: []string{"--checkpoint", "--file", "--directory", "--create", "--extract", "--list"},
 			Deny:        []string{"--to-command", "--checkpoint-action", "--use-compress-program", "-I", "--rsh-command", "--info-script", "-F", "--new-volume-script", "--rmt-command"},

@@ -26,7 +26,9 @@ var passEnv = map[string]bool{
 	"COLUMNS": true, "LINES": true, "IGRID_SESSION": true, "IGRID_NODE": true,
 }
 
-// fixedEnv is always set for programs, whatever the user exported.
+// fixedEnv is set for programs whatever the user exported, unless the
+// policy's Env names the variable. SHELL=nologin also puts vim in
+// restricted mode.
 var fixedEnv = []string{"SHELL=/usr/sbin/nologin", "LESSSECURE=1"}
 
 // programEnv builds a program's environment from scratch out of the
@@ -34,15 +36,18 @@ var fixedEnv = []string{"SHELL=/usr/sbin/nologin", "LESSSECURE=1"}
 func (p *Policy) programEnv(env expand.Environ) []string {
 	var out []string
 	env.Each(func(name string, v expand.Variable) bool {
-		if v.Exported && v.IsSet() && (passEnv[name] || p.envAllowed(name)) && !fixedName(name) {
+		if v.Exported && v.IsSet() && (passEnv[name] || p.envAllowed(name)) {
 			out = append(out, name+"="+v.String())
 		}
 		return true
 	})
-	return append(out, fixedEnv...)
+	for _, kv := range fixedEnv {
+		if name, _, _ := strings.Cut(kv, "="); !p.envAllowed(name) {
+			out = append(out, kv)
+		}
+	}
+	return out
 }
-
-func fixedName(name string) bool { return name == "SHELL" || name == "LESSSECURE" }
 
 func (p *Policy) envAllowed(name string) bool {
 	for _, e := range p.Env {

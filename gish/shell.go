@@ -29,9 +29,9 @@ type Shell struct {
 	now    func() time.Time
 	denied bool // a hook denied something during the current Run
 
-	spec, strict     confine.Spec // programs' confinement; unsigned binaries'
-	specArg          string       // spec encoded for the helper
-	audit            *auditor     // nil: decisions are not reported
+	spec, strict confine.Spec // programs' confinement; unsigned binaries'
+	specArg      string       // spec encoded for the helper
+	audit        *auditor     // nil: decisions are not reported
 }
 
 // NewShell builds the interpreter for cfg reading from stdin.
