@@ -148,13 +148,17 @@ func (sh *Shell) record(module string, argv []string, dir string, err error, con
 	sh.audit.emit(ev)
 }
 
-// deny reports a denial on the shell's stderr and turns it into exit
-// status 126, which stops the rest of an && list as bash would.
+// deny reports a denial on the shell's stderr and halts the whole line
+// (a denied part stops what follows it, `;` included); Run turns
+// errHalted into status 126.
 func (sh *Shell) deny(ctx context.Context, err error) error {
 	sh.denied = true
 	fmt.Fprintf(interp.HandlerCtx(ctx).Stderr, "gish: %v\n", err)
-	return interp.ExitStatus(126)
+	return errHalted
 }
+
+// errHalted stops the interpreter after a denial (already reported).
+var errHalted = errors.New("gish: line halted by a denial")
 
 // helperExe is the binary that confines and execs: this one.
 const helperExe = "/proc/self/exe"

@@ -86,6 +86,9 @@ func (sh *Shell) Run(ctx context.Context, line string) (int, bool) {
 	sh.denied = false
 	err = sh.runner.Run(ctx, f)
 	st, isStatus := interp.IsExitStatus(err)
+	if errors.Is(err, errHalted) {
+		return 126, false
+	}
 	if err != nil && !isStatus {
 		if !errors.Is(err, context.Canceled) {
 			fmt.Fprintf(sh.stderr, "gish: %v\n", err)
