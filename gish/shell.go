@@ -80,6 +80,7 @@ func (sh *Shell) Run(ctx context.Context, line string) (int, bool) {
 		err = sh.policy.CheckLine(f, sh.runner.Dir)
 	}
 	if err != nil {
+		sh.record(ModuleEAM, []string{firstLine(line)}, sh.runner.Dir, err, "")
 		fmt.Fprintf(sh.stderr, "gish: %v\n", err)
 		return 126, false
 	}
