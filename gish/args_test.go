@@ -34,10 +34,10 @@ func TestCheckArgs(t *testing.T) {
 		{"ls", []string{"-la", home}, true},
 		{"cat", []string{"notes.txt"}, true},
 		{"cat", []string{"/etc/hostname"}, true},
-		{"cat", []string{"/usr/bin/dash"}, false},      // program dirs are not readable
-		{"cat", []string{"bin-link/dash"}, false},      // nor through a symlink
+		{"cat", []string{"/usr/bin/dash"}, false},       // program dirs are not readable
+		{"cat", []string{"bin-link/dash"}, false},       // nor through a symlink
 		{"cat", []string{"../../../usr/bin/sh"}, false}, // nor through ..
-		{"cat", []string{"/nonexistent-igrid"}, true},  // nothing to read: the program says so
+		{"cat", []string{"/nonexistent-igrid"}, true},   // nothing to read: the program says so
 		{"cp", []string{"/etc/hostname", "copy"}, true},
 		{"cp", []string{"notes.txt", "/etc/x"}, false},
 		{"cp", []string{"-t", "/etc", "notes.txt"}, false},

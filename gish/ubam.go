@@ -8,6 +8,8 @@ import (
 	"io"
 	"os"
 	"strings"
+
+	gossh "golang.org/x/crypto/ssh"
 )
 
 // SigSuffix names a detached signature: FILE.sig beside FILE.
@@ -75,4 +77,52 @@ func (p *Policy) checkUserBinary(name, real string) (string, error) {
 		return "strict", nil
 	}
 	return "", &Denial{Subject: name, Rule: RuleSignature, Reason: err.Error() + " (class " + p.Class + " runs only signed user binaries)"}
+}
+
+// ParseSigningKey reads an ed25519 private key in OpenSSH or PKCS#8 PEM
+// form (`ssh-keygen -t ed25519`).
+func ParseSigningKey(pem []byte) (ed25519.PrivateKey, error) {
+	k, err := gossh.ParseRawPrivateKey(pem)
+	if err != nil {
+		return nil, fmt.Errorf("signing key: %w", err)
+	}
+	switch k := k.(type) {
+	case *ed25519.PrivateKey:
+		return *k, nil
+	case ed25519.PrivateKey:
+		return k, nil
+	}
+	return nil, fmt.Errorf("signing key: %T is not an ed25519 key", k)
+}
+
+// ParseSigner reads a trusted signer's public key as a policy names it:
+// an authorized_keys line ("ssh-ed25519 AAAA… comment") or the raw 32-byte
+// key in base64.
+func ParseSigner(s string) (ed25519.PublicKey, error) {
+	s = strings.TrimSpace(s)
+	if strings.HasPrefix(s, "ssh-") {
+		pk, _, _, _, err := gossh.ParseAuthorizedKey([]byte(s))
+		if err != nil {
+			return nil, fmt.Errorf("trusted signer %q: %w", firstLine(s), err)
+		}
+		cp, ok := pk.(gossh.CryptoPublicKey)
+		if k, isEd := cp.CryptoPublicKey().(ed25519.PublicKey); ok && isEd {
+			return k, nil
+		}
+		return nil, fmt.Errorf("trusted signer %q: not an ed25519 key", firstLine(s))
+	}
+	raw, err := base64.StdEncoding.DecodeString(s)
+	if err != nil || len(raw) != ed25519.PublicKeySize {
+		return nil, fmt.Errorf("trusted signer %q: want an ssh-ed25519 line or 32 bytes in base64", firstLine(s))
+	}
+	return ed25519.PublicKey(raw), nil
+}
+
+// SignFile writes path.sig for path with key and returns its name.
+func SignFile(key ed25519.PrivateKey, path string) (string, error) {
+	sig, err := Sign(key, path)
+	if err != nil {
+		return "", err
+	}
+	return path + SigSuffix, os.WriteFile(path+SigSuffix, sig, 0o644)
 }

@@ -5,12 +5,16 @@ import (
 	"context"
 	"crypto/ed25519"
 	"crypto/rand"
+	"encoding/base64"
+	"encoding/pem"
 	"io"
 	"os"
 	"path/filepath"
 	"strings"
 	"testing"
 	"time"
+
+	gossh "golang.org/x/crypto/ssh"
 )
 
 // shellWith is an in-process GISH with policy p (home = p's write area).
@@ -97,5 +101,37 @@ func TestUserBinaries(t *testing.T) {
 				t.Errorf("confined unsigned binary: status %d, stderr %q; want the kernel's refusal", st, errb)
 			}
 		})
+	}
+}
+
+func TestSigningKeysAndSigners(t *testing.T) {
+	pub, priv, _ := ed25519.GenerateKey(rand.Reader)
+	block, err := gossh.MarshalPrivateKey(priv, "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	key, err := ParseSigningKey(pem.EncodeToMemory(block))
+	if err != nil || !key.Equal(priv) {
+		t.Fatalf("ParseSigningKey: %v", err)
+	}
+	sp, _ := gossh.NewPublicKey(pub)
+	for _, s := range []string{string(gossh.MarshalAuthorizedKey(sp)), base64.StdEncoding.EncodeToString(pub)} {
+		k, err := ParseSigner(s)
+		if err != nil || !k.Equal(pub) {
+			t.Errorf("ParseSigner(%q) = %v, %v", s, k, err)
+		}
+	}
+	for _, bad := range []string{"", "ssh-rsa AAAA", "c2hvcnQ="} {
+		if _, err := ParseSigner(bad); err == nil {
+			t.Errorf("ParseSigner(%q) accepted", bad)
+		}
+	}
+	f := filepath.Join(t.TempDir(), "prog")
+	os.WriteFile(f, []byte("#!/bin/true\n"), 0o755)
+	if _, err := SignFile(key, f); err != nil {
+		t.Fatal(err)
+	}
+	if err := VerifySignature(f, []ed25519.PublicKey{pub}); err != nil {
+		t.Errorf("verify own signature: %v", err)
 	}
 }
