@@ -28,18 +28,20 @@ func TestLandlockStopsVimShell(t *testing.T) {
 		shell   string
 		off     bool
 		escaped bool
+		helper  bool
 	}{
-		{"confined", "/bin/sh", false, false},
+		{"confined", "/bin/sh", false, false, false},
+		{"confined by the re-exec helper", "/bin/sh", false, false, true},
 		// The loader may be executed (every program needs it) but it cannot
 		// map /bin/sh: the program directories are not readable.
-		{"confined loader trick", loader + "\\ /bin/sh", false, false},
-		{"control without landlock", "/bin/sh", true, true},
-		{"control loader trick", loader + "\\ /bin/sh", true, true},
+		{"confined loader trick", loader + "\\ /bin/sh", false, false, false},
+		{"control without landlock", "/bin/sh", true, true, false},
+		{"control loader trick", loader + "\\ /bin/sh", true, true, false},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			os.Remove(filepath.Join(acct.home, "escaped"))
 			p := DefaultPolicy("engineering", exes, acct.home)
-			p.Landlock.Off = tc.off
+			p.Landlock.Off, p.Landlock.Helper = tc.off, tc.helper
 			p.Env = []string{"SHELL"}
 			s := startAccountServer(t, acct, p, "")
 			out, _ := s.run(t, "export SHELL=/bin/sh; vim -es -i NONE", fmt.Sprintf(script, tc.shell))

@@ -95,8 +95,8 @@ func (sh *Shell) execHandler(next interp.ExecHandlerFunc) interp.ExecHandlerFunc
 type launch struct {
 	real     string
 	argv     []string
-	spec     string // encoded confine.Spec
-	confined string // for the audit: landlock, strict, off
+	spec     *confine.Spec // nil: the session's normal confinement
+	confined string        // for the audit: landlock, strict, off
 }
 
 // decide applies EAM, UbAM and SAM to one final argv, in that order; the
@@ -107,7 +107,7 @@ func (sh *Shell) decide(args []string, dir string) (launch, string, error) {
 	if err != nil {
 		return launch{}, ModuleEAM, err
 	}
-	l := launch{real: c.real, argv: append([]string{c.name}, args[1:]...), spec: sh.specArg, confined: "landlock"}
+	l := launch{real: c.real, argv: append([]string{c.name}, args[1:]...), confined: "landlock"}
 	if sh.spec.Off {
 		l.confined = "off"
 	}
@@ -160,30 +160,69 @@ func (sh *Shell) deny(ctx context.Context, err error) error {
 // errHalted stops the interpreter after a denial (already reported).
 var errHalted = errors.New("gish: line halted by a denial")
 
-// helperExe is the binary that confines and execs: this one.
+// helperExe is the binary that confines and execs in helper mode: this one.
 const helperExe = "/proc/self/exe"
 
-// runProgram starts the confinement helper, which execs the real path
-// directly (never through a shell), with a rebuilt environment.
+// runProgram starts the real path directly (never through a shell), with
+// a rebuilt environment, under the kernel confinement, and waits for it.
 func (sh *Shell) runProgram(ctx context.Context, hc interp.HandlerContext, l launch) error {
-	cmd := exec.Command(helperExe)
-	cmd.Args = confine.Argv(confine.Marker, l.spec, l.real, l.argv)
-	cmd.Env = sh.policy.programEnv(hc.Env)
-	cmd.Dir = hc.Dir
-	cmd.Stdin, cmd.Stdout, cmd.Stderr = hc.Stdin, hc.Stdout, hc.Stderr
-	cmd.WaitDelay = time.Second
-	sh.jobAttrs(cmd)
-	err := cmd.Start()
-	for delay := time.Millisecond; errors.Is(err, syscall.ETXTBSY) && delay < 300*time.Millisecond; delay *= 2 {
-		time.Sleep(delay)
-		cmd = cloneCmd(cmd)
-		err = cmd.Start()
+	var cmd *exec.Cmd
+	var err error
+	var wait func() error
+	for delay := time.Millisecond; ; delay *= 2 {
+		cmd = sh.programCmd(hc, l)
+		wait, err = sh.start(cmd, l)
+		if !errors.Is(err, syscall.ETXTBSY) || delay > 300*time.Millisecond {
+			break
+		}
+		time.Sleep(delay) // a file just written is still open elsewhere
 	}
 	if err != nil {
 		fmt.Fprintf(hc.Stderr, "gish: %s: %v\n", l.argv[0], err)
 		return interp.ExitStatus(126)
 	}
-	return sh.waitJob(ctx, cmd, l.argv)
+	return sh.waitJob(ctx, cmd, wait)
+}
+
+func (sh *Shell) programCmd(hc interp.HandlerContext, l launch) *exec.Cmd {
+	cmd := exec.Command(l.real)
+	cmd.Args = l.argv
+	if sh.policy.Landlock.Helper {
+		spec := l.spec
+		if spec == nil {
+			spec = &sh.spec
+		}
+		cmd = exec.Command(helperExe)
+		cmd.Args = confine.Argv(confine.Marker, spec.Encode(), l.real, l.argv)
+	}
+	cmd.Env = sh.policy.programEnv(hc.Env)
+	cmd.Dir = hc.Dir
+	cmd.Stdin, cmd.Stdout, cmd.Stderr = hc.Stdin, hc.Stdout, hc.Stderr
+	cmd.WaitDelay = time.Second
+	sh.jobAttrs(cmd)
+	return cmd
+}
+
+// start starts cmd under its confinement: through the helper, or on a
+// thread restricted with the session's (or the launch's own) ruleset.
+func (sh *Shell) start(cmd *exec.Cmd, l launch) (func() error, error) {
+	if sh.policy.Landlock.Helper {
+		if err := cmd.Start(); err != nil {
+			return nil, err
+		}
+		return cmd.Wait, nil
+	}
+	rs, err := sh.ruleset()
+	if l.spec != nil {
+		rs, err = confine.NewRuleset(l.spec)
+		if err == nil {
+			defer rs.Close()
+		}
+	}
+	if err != nil {
+		return nil, err
+	}
+	return rs.Start(cmd)
 }
 
 // exitStatus turns a Wait error into the shell's status.
@@ -199,13 +238,6 @@ func exitStatus(err error) error {
 		return interp.ExitStatus(uint8(ee.ExitCode()))
 	}
 	return err
-}
-
-func cloneCmd(c *exec.Cmd) *exec.Cmd {
-	n := exec.Command(c.Path)
-	n.Args, n.Env, n.Dir, n.SysProcAttr = c.Args, c.Env, c.Dir, c.SysProcAttr
-	n.Stdin, n.Stdout, n.Stderr, n.WaitDelay = c.Stdin, c.Stdout, c.Stderr, c.WaitDelay
-	return n
 }
 
 // openHandler governs redirections and every file the shell itself opens:

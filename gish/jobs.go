@@ -16,11 +16,11 @@ func (sh *Shell) jobAttrs(cmd *exec.Cmd) {
 
 // waitJob waits for a started program; a cancelled line (Ctrl-C, Ctrl-Z
 // at the prompt) interrupts it and wakes it if it was stopped.
-func (sh *Shell) waitJob(ctx context.Context, cmd *exec.Cmd, argv []string) error {
+func (sh *Shell) waitJob(ctx context.Context, cmd *exec.Cmd, wait func() error) error {
 	stop := context.AfterFunc(ctx, func() {
 		cmd.Process.Signal(os.Interrupt)
 		cmd.Process.Signal(syscall.SIGCONT)
 	})
 	defer stop()
-	return exitStatus(cmd.Wait())
+	return exitStatus(wait())
 }

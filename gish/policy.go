@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"path/filepath"
 	"strings"
+	"sync"
 )
 
 // Unsigned modes: what GISH does with a user binary that carries no valid
@@ -45,6 +46,7 @@ type Policy struct {
 	MaxProcesses int `json:",omitempty"`
 
 	byReal map[string]string
+	others sync.Map // command name → command, for otherName
 }
 
 // LandlockPolicy says how much kernel confinement a class needs.
@@ -57,6 +59,10 @@ type LandlockPolicy struct {
 	// Off disables Landlock entirely (control cases in tests, or a node
 	// where it is known to be missing and the class accepts that).
 	Off bool `json:",omitempty"`
+	// Helper confines each program in a re-exec'd helper (`igrid
+	// gish-exec`) instead of a restricted thread of GISH: slower, same
+	// domain; for kernels or runtimes where per-thread domains are unwanted.
+	Helper bool `json:",omitempty"`
 }
 
 // NewPolicy is the minimal policy: the executables without argument rules,
@@ -153,6 +159,18 @@ func (p *Policy) resolveCommand(name, dir string) (command, error) {
 // that program, under its rules and with its name as argv[0], so that a
 // multi-call binary cannot become something else by its name.
 func (p *Policy) otherName(name string) (command, bool) {
+	if c, ok := p.others.Load(name); ok {
+		cmd := c.(command)
+		return cmd, cmd.real != ""
+	}
+	c, ok := p.lookupOther(name)
+	p.others.Store(name, c)
+	return c, ok
+}
+
+// lookupOther is otherName without the cache (names of system programs
+// do not change during a session; the kernel checks the exec anyway).
+func (p *Policy) lookupOther(name string) (command, bool) {
 	for _, d := range []string{"/usr/local/bin", "/usr/bin", "/bin"} {
 		real, err := filepath.EvalSymlinks(filepath.Join(d, name))
 		if err != nil {

@@ -9,6 +9,7 @@ import (
 	"os/signal"
 	"sort"
 	"strings"
+	"sync"
 	"syscall"
 	"time"
 
@@ -30,8 +31,10 @@ type Shell struct {
 	denied bool // a hook denied something during the current Run
 
 	spec, strict confine.Spec // programs' confinement; unsigned binaries'
-	specArg      string       // spec encoded for the helper
 	audit        *auditor     // nil: decisions are not reported
+
+	rulesMu sync.Mutex       // pipelines start programs concurrently
+	rules   *confine.Ruleset // spec compiled; nil until first use
 }
 
 // NewShell builds the interpreter for cfg reading from stdin.

@@ -19,15 +19,35 @@ func (sh *Shell) buildSpecs() {
 	sh.encodeSpecs()
 }
 
-func (sh *Shell) encodeSpecs() { sh.specArg = sh.spec.Encode() }
+// encodeSpecs drops the compiled ruleset after the specs changed.
+func (sh *Shell) encodeSpecs() {
+	sh.rulesMu.Lock()
+	defer sh.rulesMu.Unlock()
+	sh.rules.Close()
+	sh.rules = nil
+}
+
+// ruleset is the session's compiled normal confinement, built once.
+func (sh *Shell) ruleset() (*confine.Ruleset, error) {
+	sh.rulesMu.Lock()
+	defer sh.rulesMu.Unlock()
+	if sh.rules == nil {
+		rs, err := confine.NewRuleset(&sh.spec)
+		if err != nil {
+			return nil, err
+		}
+		sh.rules = rs
+	}
+	return sh.rules, nil
+}
 
 // userSpec is the confinement of one user binary: the normal domain plus
 // the right to execute it when signed; the strict domain when not.
-func (sh *Shell) userSpec(real string, strict bool) string {
+func (sh *Shell) userSpec(real string, strict bool) *confine.Spec {
 	s := sh.spec
 	if strict {
 		s = sh.strict
 	}
 	s.Exec = append(append(append([]string(nil), s.Exec...), real), confine.Interpreters([]string{real})...)
-	return s.Encode()
+	return &s
 }

@@ -1,0 +1,89 @@
+package gish
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"sort"
+	"testing"
+	"time"
+)
+
+// BenchmarkEAMDecision is one EAM decision (command resolution, argument
+// rules, paths against the areas) with the example classes' rules, over a
+// mix of allowed and denied argvs; it reports the p99 of one decision.
+func BenchmarkEAMDecision(b *testing.B) {
+	p := examplePolicyB(b)
+	home := p.WriteAreas[0]
+	os.WriteFile(filepath.Join(home, "notes.txt"), []byte("x\n"), 0o644)
+	argvs := [][]string{
+		{"ls", "-la", "notes.txt"}, {"grep", "-e", "x", "notes.txt"}, {"vim", "notes.txt"},
+		{"vim", "+!sh", "notes.txt"}, {"python3", "-Ic", "x"}, {"sort", "--compress=sh", "notes.txt"},
+		{"cp", "notes.txt", "copy.txt"}, {"sh", "-c", "id"}, {"awk", `{print $1}`, "notes.txt"},
+		{"git", "-c", "core.pager=sh", "log"},
+	}
+	sh := &Shell{policy: p, cfg: ChildConfig{Home: home}}
+	lat := make([]time.Duration, 0, b.N)
+	b.ResetTimer()
+	for i := 0; i < b.N; i++ {
+		argv := argvs[i%len(argvs)]
+		t0 := time.Now()
+		sh.decide(argv, home)
+		lat = append(lat, time.Since(t0))
+	}
+	b.StopTimer()
+	sort.Slice(lat, func(i, j int) bool { return lat[i] < lat[j] })
+	b.ReportMetric(float64(lat[len(lat)*99/100].Nanoseconds()), "p99-ns")
+	b.ReportMetric(float64(lat[len(lat)/2].Nanoseconds()), "p50-ns")
+}
+
+func examplePolicyB(b *testing.B) *Policy {
+	t := &testing.T{}
+	_ = t
+	exes := map[string]string{}
+	for _, n := range []string{"ls", "cat", "grep", "sort", "cp", "vim", "python3", "awk", "git", "sleep"} {
+		if p, err := filepath.EvalSymlinks("/usr/bin/" + n); err == nil {
+			exes[n] = p
+		}
+	}
+	return DefaultPolicy("engineering", exes, b.TempDir())
+}
+
+// BenchmarkCommandStart is the per-command cost of starting a program:
+// GISH (parse, EAM, SAM round trip to a real SAC socket, the Landlock
+// helper, exec, wait) against bash running the same program in a loop.
+func BenchmarkCommandStart(b *testing.B) {
+	sleep, err := filepath.EvalSymlinks("/usr/bin/sleep")
+	if err != nil {
+		b.Skip("needs /usr/bin/sleep")
+	}
+	b.Run("gish", func(b *testing.B) {
+		p := DefaultPolicy("engineering", map[string]string{"sleep": sleep}, b.TempDir())
+		sac := startSAC(&testing.T{}, nil)
+		defer os.Remove(sac.path)
+		r, w, _ := os.Pipe()
+		w.Close()
+		defer r.Close()
+		sh, err := NewShell(ChildConfig{SessionID: "s-b", Class: p.Class, Home: p.WriteAreas[0],
+			End: time.Now().Add(time.Hour), Executables: p.Executables, Policy: p, SACSocket: sac.path}, r, io.Discard, io.Discard)
+		if err != nil {
+			b.Fatal(err)
+		}
+		b.ResetTimer()
+		for i := 0; i < b.N; i++ {
+			if st, _ := sh.Run(context.Background(), "sleep 0"); st != 0 {
+				b.Fatalf("status %d", st)
+			}
+		}
+	})
+	b.Run("bash", func(b *testing.B) {
+		loop := fmt.Sprintf("for ((i=0;i<%d;i++)); do %s 0; done", b.N, sleep)
+		b.ResetTimer()
+		if out, err := exec.Command("bash", "-c", loop).CombinedOutput(); err != nil {
+			b.Fatalf("bash: %v %s", err, out)
+		}
+	})
+}
