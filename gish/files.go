@@ -73,6 +73,9 @@ func isDev(real string) bool {
 
 // CheckWrite decides whether path may be opened for writing.
 func (p *Policy) CheckWrite(path string) error {
+	if p.beneath(path, p.WriteAreas) != beneathNo {
+		return nil
+	}
 	real, err := resolveForWrite(path)
 	if err == nil && isDev(real) {
 		return nil
@@ -88,6 +91,12 @@ func (p *Policy) CheckWrite(path string) error {
 // CheckRead decides whether path may be read. A path that does not exist
 // is not refused here (there is nothing to read; the program reports it).
 func (p *Policy) CheckRead(path string) error {
+	if b := p.beneath(path, p.WriteAreas); b != beneathNo {
+		return nil
+	}
+	if b := p.beneath(path, p.ReadAreas); b != beneathNo {
+		return nil
+	}
 	real, err := kernelPath(path)
 	if err != nil {
 		if errors.Is(err, unix.ENOENT) || errors.Is(err, unix.ENOTDIR) {

@@ -46,7 +46,8 @@ type Policy struct {
 	MaxProcesses int `json:",omitempty"`
 
 	byReal map[string]string
-	others sync.Map // command name → command, for otherName
+	others  sync.Map // command name → command, for otherName
+	areaFDs sync.Map // area directory → O_PATH fd, for beneath
 }
 
 // LandlockPolicy says how much kernel confinement a class needs.
