@@ -84,6 +84,9 @@ func (p *Policy) checkCall(c *syntax.CallExpr, dir string, funcs map[string]bool
 // literal returns the value of a word made only of literal and quoted
 // literal parts: ls, 'ls', "ls", l"s".
 func literal(w *syntax.Word) (string, bool) {
+	if l, ok := w.Lit(), len(w.Parts) == 1; ok && l == "[" {
+		return l, true // the test builtin
+	}
 	var b strings.Builder
 	for _, part := range w.Parts {
 		switch x := part.(type) {

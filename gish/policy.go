@@ -45,7 +45,7 @@ type Policy struct {
 	// from the session when it runs as a dynamic account of its own.
 	MaxProcesses int `json:",omitempty"`
 
-	byReal map[string]string
+	byReal  map[string]string
 	others  sync.Map // command name → command, for otherName
 	areaFDs sync.Map // area directory → O_PATH fd, for beneath
 }

@@ -56,6 +56,8 @@ func NewShell(cfg ChildConfig, stdin *os.File, stdout, stderr io.Writer) (*Shell
 		interp.CallHandler(sh.callHandler),
 		interp.ExecHandlers(sh.execHandler),
 		interp.OpenHandler(sh.openHandler),
+		interp.ReadDirHandler2(sh.readDirHandler),
+		interp.StatHandler(sh.statHandler),
 	)
 	if err != nil {
 		return nil, err
