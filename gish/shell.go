@@ -14,6 +14,8 @@ import (
 	"time"
 
 	"github.com/igrid/igrid/gish/confine"
+	"github.com/igrid/igrid/gish/lineedit"
+	"golang.org/x/term"
 	"mvdan.cc/sh/v3/expand"
 	"mvdan.cc/sh/v3/interp"
 )
@@ -107,23 +109,28 @@ func (sh *Shell) Run(ctx context.Context, line string) (int, bool) {
 }
 
 // Interactive runs the prompt loop until exit, end of input or the end of
-// the session. Ctrl-C stops the running command, not the shell.
+// the session. On a terminal lines are read with the line editor (history
+// in the home, completion of allowed commands and readable paths). Ctrl-C
+// stops the running command, not the shell.
 func (sh *Shell) Interactive() int {
 	intr := make(chan os.Signal, 4)
 	signal.Notify(intr, syscall.SIGINT, syscall.SIGQUIT, syscall.SIGTSTP)
 	defer signal.Stop(intr)
 	fmt.Fprintf(sh.stdout, "Welcome to GISH on %s, class %s. `help` lists what you may run.\r\n", sh.cfg.Node, sh.cfg.Class)
+	read := sh.lineReader()
 	status := 0
 	for {
-		fmt.Fprint(sh.stdout, sh.prompt())
-		line, err := readLine(sh.stdin)
+		line, err := read(sh.prompt())
+		if errors.Is(err, lineedit.ErrInterrupt) {
+			continue
+		}
 		if err != nil {
-			fmt.Fprint(sh.stdout, "\r\n")
 			return status
 		}
 		if strings.TrimSpace(line) == "" {
 			continue
 		}
+		drainSignals(intr) // a Ctrl-C typed at the prompt is not for this line
 		ctx, cancel := context.WithCancel(context.Background())
 		go func() {
 			select {
@@ -138,6 +145,33 @@ func (sh *Shell) Interactive() int {
 		if exit {
 			return status
 		}
+	}
+}
+
+func drainSignals(ch chan os.Signal) {
+	for {
+		select {
+		case <-ch:
+		default:
+			return
+		}
+	}
+}
+
+// lineReader is the line editor on a terminal, plain reads otherwise.
+func (sh *Shell) lineReader() func(prompt string) (string, error) {
+	if sh.cfg.TTY && term.IsTerminal(int(sh.stdin.Fd())) {
+		ed := &lineedit.Editor{In: sh.stdin, Out: sh.stdout, Complete: sh.completer,
+			History: sh.openHistory(), MaxLine: MaxLine}
+		return ed.ReadLine
+	}
+	return func(prompt string) (string, error) {
+		fmt.Fprint(sh.stdout, prompt)
+		line, err := readLine(sh.stdin)
+		if err != nil {
+			fmt.Fprint(sh.stdout, "\r\n")
+		}
+		return line, err
 	}
 }
 
@@ -192,6 +226,7 @@ func (sh *Shell) commands() map[string]func(io.Writer, []string) error {
 	return map[string]func(io.Writer, []string) error{
 		"help":   sh.help,
 		"status": sh.status,
+		"check":  sh.check,
 	}
 }
 
@@ -203,7 +238,8 @@ func (sh *Shell) help(w io.Writer, _ []string) error {
 	sort.Strings(names)
 	fmt.Fprintf(w, "Class %s may run: %s\n", sh.cfg.Class, strings.Join(names, " "))
 	fmt.Fprintln(w, "Shell: pipelines, ;, &&, ||, $(…), variables, if/for/while/case, functions, redirections inside your home.")
-	fmt.Fprintln(w, "GISH commands: help, status, exit.")
+	fmt.Fprintln(w, "GISH commands: help, status, check cpu|memory|storage, exit.")
+	fmt.Fprintln(w, "Keys: ←/→, Ctrl-A/E/K/U/W, ↑/↓ history, Tab completes commands and paths, Ctrl-C stops the running command.")
 	return nil
 }
 
@@ -211,8 +247,18 @@ func (sh *Shell) status(w io.Writer, _ []string) error {
 	fmt.Fprintf(w, "session %s on %s as %s (class %s)\n", sh.cfg.SessionID, sh.cfg.Node, sh.cfg.Account, sh.cfg.Class)
 	fmt.Fprintf(w, "window: %s – %s, %s left\n", sh.cfg.Start.UTC().Format(time.RFC3339),
 		sh.cfg.End.UTC().Format(time.RFC3339), sh.left())
+	procs, cpu, disk := sh.usage()
+	limit := "unlimited"
 	if sh.cfg.MaxProcesses > 0 {
-		fmt.Fprintf(w, "process limit: %d\n", sh.cfg.MaxProcesses)
+		limit = fmt.Sprint(sh.cfg.MaxProcesses)
+	}
+	fmt.Fprintf(w, "processes: %d of %s\n", procs, limit)
+	fmt.Fprintf(w, "cpu: %.1f s used by this shell's processes\n", cpu)
+	fmt.Fprintf(w, "disk: %.1f MiB in %s\n", float64(disk)/(1<<20), sh.cfg.Home)
+	if abi := confine.ABI(); sh.policy.Landlock.Off || sh.spec.Off {
+		fmt.Fprintf(w, "confinement: off (kernel Landlock ABI %d)\n", abi)
+	} else {
+		fmt.Fprintf(w, "confinement: Landlock ABI %d\n", abi)
 	}
 	return nil
 }
