@@ -4,7 +4,7 @@ BIN     := bin/igrid
 VERSION ?= $(shell git describe --always --dirty 2>/dev/null || echo dev)
 LDFLAGS := -X main.version=$(VERSION)
 # Packages with goroutines and shared state run under the race detector.
-RACE_PKGS := ./drm/... ./node/... ./gish/... ./accounts/... ./internal/...
+RACE_PKGS := ./drm/... ./node/... ./gish/... ./accounts/... ./internal/... ./policies/...
 
 .PHONY: build run test test-deps bench lint clean
 
@@ -15,7 +15,7 @@ run: build
 	./$(BIN) dev
 
 test: test-deps lint
-	$(GO) test -count=1 -timeout 30m $$($(GO) list ./... | grep -v -e /drm -e /node -e /gish -e /accounts -e /internal)
+	$(GO) test -count=1 -timeout 30m $$($(GO) list ./... | grep -v -e /drm -e /node -e /gish -e /accounts -e /internal -e /policies)
 	$(GO) test -count=1 -race -timeout 30m $(RACE_PKGS)
 
 # Packages the tests need; installed when missing (we are root on CI).

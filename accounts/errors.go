@@ -30,3 +30,11 @@ func (e *reasonError) Error() string { return e.msg }
 func (e *reasonError) Unwrap() error { return e.sentinel }
 
 func reason(sentinel error, msg string) error { return &reasonError{sentinel: sentinel, msg: msg} }
+
+// ErrBadSession: a session id that cannot name a lease file.
+var ErrBadSession = errors.New("invalid session id")
+
+// ErrBadKind: a pool kind or its sudo commands are invalid.
+var ErrBadKind = errors.New("invalid account pool kind")
+
+func joinErrs(errs []error) error { return errors.Join(errs...) }

@@ -21,54 +21,60 @@ type Config struct {
 	// Unprivileged maps every account to the invoking user instead of real
 	// Unix accounts. It is forced when the process is not root.
 	Unprivileged bool
-	Logger       *slog.Logger
+	// StateDir holds the lease map (see README.md); default
+	// HomeRoot/.igrid-leases. Agents sharing accounts must share it.
+	StateDir string
+	// SudoersDir receives the sudoers drop-ins of superuser pools; default
+	// /etc/sudoers.d.
+	SudoersDir string
+	Logger     *slog.Logger
 }
 
 // Account is one dynamic account as handed to a session.
 type Account struct {
 	Name, Class, Home string
 	UID, GID          uint32
+	// Warm: the account was reserved for this user and its home still holds
+	// their files from their previous session here; PrepareHome keeps them.
+	Warm bool
 }
 
-// slot is one account of a pool and its lease state.
+// slot is one account of a pool. Its lease state lives on disk.
 type slot struct {
-	acct        Account
-	session     string   // bound session id; "" when free
-	releasing   *release // non-nil while Release cleans the account
-	quarantined bool     // cleanup failed once; never handed out again
-}
-
-// release lets concurrent Release calls for one session wait for the one
-// that cleans.
-type release struct {
-	done chan struct{}
-	err  error
+	acct     Account
+	retiring bool // beyond the pool's size after a Reconcile: never handed out
 }
 
 type pool struct {
 	class, prefix string
+	kind          Kind
 	slots         []*slot // in number order: Bind hands out the lowest free
 }
 
-// Manager keeps the pools of dynamic accounts of one node. Leases are in
-// memory in this cut (see README.md). It is safe for concurrent use.
+// Manager keeps the pools of dynamic accounts of one node. Leases are files
+// under Config.StateDir (see README.md, "Lease protocol"), so they survive
+// the agent and are safe between processes. It is safe for concurrent use.
 //
-// Lock order: poolMu (account creation and removal) before mu (leases).
+// Lock order: poolMu (account creation and removal) before mu.
 type Manager struct {
-	cfg  Config
-	log  *slog.Logger
-	priv bool
+	cfg     Config
+	log     *slog.Logger
+	priv    bool
+	leases  *leaseStore
+	initErr error
 
 	poolMu  sync.Mutex
 	created []Account // accounts this manager made or adopted, in order
 
-	mu       sync.Mutex
-	pools    map[string]*pool // by class
-	byName   map[string]*slot
-	sessions map[string]*slot // by bound session id
+	mu            sync.Mutex
+	pools         map[string]*pool // by class
+	byName        map[string]*slot
+	releasing     map[string]*release // by session id, while this process releases it
+	reservePolicy map[string]ReservePolicy
 }
 
-// NewManager returns a manager with no pools yet.
+// NewManager returns a manager with no pools yet. The lease store is opened
+// (created) at Config.StateDir; if that fails, every later call says why.
 func NewManager(cfg Config) *Manager {
 	if cfg.Logger == nil {
 		cfg.Logger = slog.Default()
@@ -76,10 +82,22 @@ func NewManager(cfg Config) *Manager {
 	if abs, err := filepath.Abs(cfg.HomeRoot); err == nil {
 		cfg.HomeRoot = abs
 	}
+	if cfg.StateDir == "" {
+		cfg.StateDir = filepath.Join(cfg.HomeRoot, ".igrid-leases")
+	}
+	if cfg.SudoersDir == "" {
+		cfg.SudoersDir = "/etc/sudoers.d"
+	}
 	m := &Manager{
 		cfg: cfg, log: cfg.Logger.With("component", "accounts"),
 		priv:  !cfg.Unprivileged && os.Geteuid() == 0,
-		pools: map[string]*pool{}, byName: map[string]*slot{}, sessions: map[string]*slot{},
+		pools: map[string]*pool{}, byName: map[string]*slot{},
+		releasing: map[string]*release{}, reservePolicy: map[string]ReservePolicy{},
+	}
+	if err := os.MkdirAll(cfg.HomeRoot, 0o711); err != nil {
+		m.initErr = fmt.Errorf("home root: %w", err)
+	} else {
+		m.leases, m.initErr = openLeaseStore(cfg.StateDir)
 	}
 	if !m.priv {
 		m.log.Warn("unprivileged mode: dynamic accounts map to the invoking user, each with its own home; no useradd, no kill by uid",
@@ -91,94 +109,67 @@ func NewManager(cfg Config) *Manager {
 // Privileged reports whether the manager makes real Unix accounts.
 func (m *Manager) Privileged() bool { return m.priv }
 
-// Bind leases a free account of class to sessionID: the lowest-numbered free
-// one, so a freed account comes back first. Binding a session that is
-// already bound returns its account.
-func (m *Manager) Bind(class, sessionID string) (*Account, error) {
-	m.mu.Lock()
-	defer m.mu.Unlock()
-	if s, ok := m.sessions[sessionID]; ok {
-		if s.acct.Class != class {
-			return nil, fmt.Errorf("session %s is already bound to account %s of class %s", sessionID, s.acct.Name, s.acct.Class)
-		}
-		a := s.acct
-		return &a, nil
-	}
-	p, ok := m.pools[class]
-	if !ok {
-		return nil, reason(ErrNoPool, fmt.Sprintf("class %s has no account pool on this node", class))
-	}
-	quarantined := 0
-	for _, s := range p.slots {
-		switch {
-		case s.quarantined:
-			quarantined++
-		case s.session == "":
-			s.session = sessionID
-			m.sessions[sessionID] = s
-			m.log.Info("account bound", "session", sessionID, "account", s.acct.Name, "class", class)
-			a := s.acct
-			return &a, nil
-		}
-	}
-	msg := fmt.Sprintf("all %d accounts of class %s are in use", len(p.slots), class)
-	if quarantined > 0 {
-		msg += fmt.Sprintf(" (%d quarantined after a failed cleanup)", quarantined)
-	}
-	return nil, reason(ErrPoolExhausted, msg)
-}
-
-// Lookup returns the account bound to sessionID, until Release has freed it.
+// Lookup returns the account bound to sessionID, until Release has begun
+// to free it. It reads the lease on disk, so it also sees bindings made by
+// an earlier run of the agent (after EnsurePool) or by another process.
 func (m *Manager) Lookup(sessionID string) (*Account, bool) {
-	m.mu.Lock()
-	defer m.mu.Unlock()
-	s, ok := m.sessions[sessionID]
-	if !ok {
+	if m.initErr != nil || checkSessionID(sessionID) != nil {
 		return nil, false
 	}
-	a := s.acct
-	return &a, true
-}
-
-// Release cleans the account bound to sessionID and frees it: in privileged
-// mode every process of its uid is killed and its files in /tmp, /var/tmp
-// and /dev/shm are removed; the home is emptied in both modes. If cleaning
-// fails the account is quarantined and the error returned. Releasing an
-// unknown or already released session is a no-op; a concurrent Release of
-// the same session waits for the first and returns its result.
-func (m *Manager) Release(sessionID string) error {
-	m.mu.Lock()
-	s, ok := m.sessions[sessionID]
-	if !ok {
-		m.mu.Unlock()
-		return nil
-	}
-	if r := s.releasing; r != nil {
-		m.mu.Unlock()
-		<-r.done
-		return r.err
-	}
-	r := &release{done: make(chan struct{})}
-	s.releasing = r
-	acct := s.acct
-	m.mu.Unlock()
-
-	err := m.clean(acct)
-
 	m.mu.Lock()
 	defer m.mu.Unlock()
-	delete(m.sessions, sessionID)
-	s.session, s.releasing = "", nil
+	a, ok, err := m.lookupDisk(sessionID)
 	if err != nil {
-		s.quarantined = true
-		err = fmt.Errorf("%w: account %s quarantined: %w", ErrCleanup, acct.Name, err)
-		m.log.Error("account quarantined", "session", sessionID, "account", acct.Name, "err", err)
-	} else {
-		m.log.Info("account released", "session", sessionID, "account", acct.Name)
+		m.log.Warn("lookup", "session", sessionID, "err", err)
 	}
-	r.err = err
-	close(r.done)
-	return err
+	return a, ok
+}
+
+// Recover lists the leases on disk of the accounts of this manager's pools
+// (call it after EnsurePool at agent start): bound sessions to re-adopt or
+// release, releases a dead agent left half done (call Release to finish
+// them), reservations and quarantined accounts. A lease marked Stale
+// predates the last boot: its session cannot be running. Leases a dead
+// agent left between two steps of a Bind (published under no session) are
+// cleaned and freed here.
+func (m *Manager) Recover() ([]Lease, error) {
+	if m.initErr != nil {
+		return nil, m.initErr
+	}
+	leases, sts, err := m.leases.all()
+	if err != nil {
+		return nil, err
+	}
+	var out []Lease
+	var errs []error
+	for i, l := range leases {
+		m.mu.Lock()
+		s, ours := m.byName[l.Account]
+		m.mu.Unlock()
+		if !ours {
+			continue
+		}
+		if l.State == "" {
+			m.log.Warn("freeing an orphan lease left by a dead agent", "account", l.Account, "session", l.Session)
+			if err := m.cleanUntilDone(s.acct, ReleaseOptions{}, false); err != nil {
+				errs = append(errs, m.leases.quarantine(l, err))
+				continue
+			}
+			errs = append(errs, removeIfSame(m.leases.path(dirLeases, l.Account), sts[i]))
+			continue
+		}
+		out = append(out, *l)
+	}
+	return out, joinErrs(errs)
+}
+
+// Quarantined lists the accounts that failed cleanup, with the reason.
+func (m *Manager) Quarantined() []Quarantine {
+	if m.initErr != nil {
+		return nil
+	}
+	q, _ := m.leases.quarantined()
+	return q
 }
 
 // Accounts lists every account of every pool (bound or not), for callers

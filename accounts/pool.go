@@ -34,6 +34,9 @@ func AccountName(prefix, tag string, n int) string {
 // earlier crash (with igrid's comment) are adopted and cleaned. Calling it
 // again with a larger size grows the pool; a smaller size never shrinks it.
 func (m *Manager) EnsurePool(class, prefix string, size int) error {
+	if m.initErr != nil {
+		return m.initErr
+	}
 	if err := checkPoolName(prefix, m.cfg.Tag, size); err != nil {
 		return fmt.Errorf("class %s: %w", class, err)
 	}
@@ -109,6 +112,9 @@ func (m *Manager) ensureAccount(class, name string) (Account, error) {
 	if !m.priv {
 		acct.UID, acct.GID = uint32(os.Getuid()), uint32(os.Getgid())
 		m.created = append(m.created, acct)
+		if fileExists(m.leases.path(dirLeases, name)) {
+			return acct, nil
+		}
 		return acct, m.emptyHome(acct)
 	}
 	u, err := user.Lookup(name)
@@ -138,7 +144,10 @@ func (m *Manager) ensureAccount(class, name string) (Account, error) {
 			return acct, err
 		}
 	}
-	return acct, m.clean(acct)
+	if fileExists(m.leases.path(dirLeases, name)) {
+		return acct, nil // leased (a running session, a reservation, a quarantine): Recover says which
+	}
+	return acct, m.clean(acct, ReleaseOptions{}, false)
 }
 
 func ids(u *user.User) (uint32, uint32, error) {

@@ -1,12 +1,11 @@
 package accounts
 
 import (
-	"bufio"
+	"bytes"
 	"errors"
 	"fmt"
 	"os"
 	"strconv"
-	"strings"
 	"time"
 
 	"golang.org/x/sys/unix"
@@ -41,23 +40,38 @@ func ProcessesOf(uid uint32) ([]int, error) {
 }
 
 // procStatus reads a process's real uid and whether it is alive (not a
-// zombie). ok is false when the process is gone.
+// zombie). ok is false when the process is gone. It is the hot loop of
+// every release: one open, one read, one close, no allocation per line.
 func procStatus(pid int) (ruid uint32, live, ok bool) {
-	f, err := os.Open(fmt.Sprintf("%s/%d/status", procRoot, pid))
+	var buf [2048]byte
+	fd, err := unix.Open(procRoot+"/"+strconv.Itoa(pid)+"/status", unix.O_RDONLY|unix.O_CLOEXEC, 0)
 	if err != nil {
 		return 0, false, false
 	}
-	defer f.Close()
+	n, err := unix.Read(fd, buf[:])
+	unix.Close(fd)
+	if err != nil || n <= 0 {
+		return 0, false, false
+	}
+	b := buf[:n]
 	live = true
-	sc := bufio.NewScanner(f)
-	for sc.Scan() {
-		k, v, _ := strings.Cut(sc.Text(), ":")
-		fields := strings.Fields(v)
+	for len(b) > 0 {
+		line := b
+		if i := bytes.IndexByte(b, '\n'); i >= 0 {
+			line, b = b[:i], b[i+1:]
+		} else {
+			b = nil
+		}
 		switch {
-		case k == "State" && len(fields) > 0:
-			live = fields[0] != "Z" && fields[0] != "X"
-		case k == "Uid" && len(fields) > 0:
-			u, err := strconv.ParseUint(fields[0], 10, 32)
+		case bytes.HasPrefix(line, []byte("State:")):
+			f := bytes.Fields(line[6:])
+			live = len(f) > 0 && f[0][0] != 'Z' && f[0][0] != 'X'
+		case bytes.HasPrefix(line, []byte("Uid:")):
+			f := bytes.Fields(line[4:])
+			if len(f) == 0 {
+				return 0, false, false
+			}
+			u, err := strconv.ParseUint(string(f[0]), 10, 32)
 			return uint32(u), live, err == nil
 		}
 	}
@@ -65,8 +79,9 @@ func procStatus(pid int) (ruid uint32, live, ok bool) {
 }
 
 // killUID SIGKILLs every process of uid until none is left or timeout
-// passes. Each process is signalled through a pidfd after re-checking its
-// uid, so a recycled pid is never hit.
+// passes. Each round first stops every process it sees (so a fork bomb
+// cannot outrun the sweep), then kills them. Each process is signalled
+// through a pidfd after re-checking its uid, so a recycled pid is never hit.
 func killUID(uid uint32, timeout time.Duration) error {
 	if uid == 0 || int(uid) == os.Getuid() {
 		return fmt.Errorf("refusing to kill the processes of uid %d (root or the agent itself)", uid)
@@ -84,22 +99,25 @@ func killUID(uid uint32, timeout time.Duration) error {
 			return fmt.Errorf("%d processes of uid %d survive SIGKILL after %v: %v", len(pids), uid, timeout, pids)
 		}
 		for _, pid := range pids {
-			killPid(pid, uid)
+			signalPid(pid, uid, unix.SIGSTOP)
+		}
+		for _, pid := range pids {
+			signalPid(pid, uid, unix.SIGKILL)
 		}
 		time.Sleep(10 * time.Millisecond)
 	}
 }
 
-func killPid(pid int, uid uint32) {
+func signalPid(pid int, uid uint32, sig unix.Signal) {
 	fd, err := unix.PidfdOpen(pid, 0)
 	if err != nil {
 		if !errors.Is(err, unix.ESRCH) {
-			_ = unix.Kill(pid, unix.SIGKILL) // kernels without pidfd; uid was just checked
+			_ = unix.Kill(pid, sig) // kernels without pidfd; uid was just checked
 		}
 		return
 	}
 	defer unix.Close(fd)
 	if ruid, _, ok := procStatus(pid); ok && ruid == uid {
-		_ = unix.PidfdSendSignal(fd, unix.SIGKILL, nil, 0)
+		_ = unix.PidfdSendSignal(fd, sig, nil, 0)
 	}
 }

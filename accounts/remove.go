@@ -3,7 +3,9 @@ package accounts
 import (
 	"errors"
 	"fmt"
+	"io/fs"
 	"os"
+	"strings"
 )
 
 // RemoveAll deletes every account this manager created or adopted: their
@@ -18,7 +20,7 @@ func (m *Manager) RemoveAll() error {
 		accts = append(accts, m.created[i])
 	}
 	m.mu.Lock()
-	m.pools, m.byName, m.sessions = map[string]*pool{}, map[string]*slot{}, map[string]*slot{}
+	m.pools, m.byName = map[string]*pool{}, map[string]*slot{}
 	m.created = nil
 	m.mu.Unlock()
 
@@ -35,12 +37,44 @@ func (m *Manager) RemoveAll() error {
 
 func (m *Manager) remove(a Account) error {
 	if m.priv {
-		if err := errors.Join(killUID(a.UID, KillTimeout), removeTmp(a.UID)); err != nil {
+		if err := m.clean(a, ReleaseOptions{}, true); err != nil {
 			return err
 		}
 		if err := runRetry("userdel", a.Name); err != nil {
 			return err
 		}
 	}
-	return os.RemoveAll(a.Home)
+	if err := os.RemoveAll(a.Home); err != nil {
+		return err
+	}
+	return m.dropLeases(a.Name)
+}
+
+// dropLeases removes every lease-map entry of a deleted account.
+func (m *Manager) dropLeases(account string) error {
+	if m.leases == nil {
+		return nil
+	}
+	l, _, err := readLease(m.leases.path(dirLeases, account))
+	var errs []error
+	if err == nil {
+		for _, p := range []string{
+			m.leases.path(dirSessions, l.Session), m.leases.path(dirReleasing, l.Session),
+			m.leases.path(dirReserved, reservedKey(l.User, l.Class)),
+		} {
+			if l.Session == "" && !strings.Contains(p, dirReserved) {
+				continue
+			}
+			errs = append(errs, rmMissingOK(p))
+		}
+	}
+	errs = append(errs, rmMissingOK(m.leases.path(dirLeases, account)), rmMissingOK(m.leases.path(dirQuarantine, account)))
+	return errors.Join(errs...)
+}
+
+func rmMissingOK(p string) error {
+	if err := os.Remove(p); err != nil && !errors.Is(err, fs.ErrNotExist) {
+		return err
+	}
+	return nil
 }

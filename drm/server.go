@@ -142,6 +142,12 @@ func (s *Server) Ready(ctx context.Context) error {
 		case <-t.C:
 		}
 	}
+	if _, ok := ctx.Deadline(); !ok {
+		// nats.go refuses a flush without a deadline.
+		var cancel context.CancelFunc
+		ctx, cancel = context.WithTimeout(ctx, 10*time.Second)
+		defer cancel()
+	}
 	return nc.FlushWithContext(ctx)
 }
 

@@ -13,6 +13,7 @@ import (
 
 	"github.com/igrid/igrid/accounts"
 	"github.com/igrid/igrid/gish"
+	"github.com/igrid/igrid/gss"
 	"github.com/igrid/igrid/internal/bus"
 	"github.com/igrid/igrid/internal/proto"
 	"github.com/igrid/igrid/policies"
@@ -28,6 +29,7 @@ type Agent struct {
 	log      *slog.Logger
 	set      *policies.Set
 	accounts *accounts.Manager
+	data     *gss.Cache // nil: no GSS, homes start empty (UseGSS)
 	load     *loadSampler
 	info     proto.NodeInfo
 	execs    map[string]map[string]string // class → allowed name → real path
@@ -124,6 +126,9 @@ func (a *Agent) Start() error {
 	if a.sshPort, err = portOf(srv.Addr()); err != nil {
 		return fmt.Errorf("node %s: ssh server: %w", a.cfg.Name, err)
 	}
+	if err := a.adopt(); err != nil {
+		return fmt.Errorf("node %s: re-adopt sessions: %w", a.cfg.Name, err)
+	}
 	if a.nc, err = bus.Connect(a.cfg.NATSURL, "igrid-node-"+a.cfg.Name); err != nil {
 		return fmt.Errorf("node %s: %w", a.cfg.Name, err)
 	}
@@ -135,6 +140,11 @@ func (a *Agent) Start() error {
 	go func() {
 		defer a.wg.Done()
 		a.heartbeatLoop(a.stop)
+	}()
+	a.wg.Add(1)
+	go func() {
+		defer a.wg.Done()
+		a.reservationLoop(a.stop)
 	}()
 	a.log.Info("node agent started", "ssh", srv.Addr(), "nats", a.cfg.NATSURL,
 		"privileged", a.accounts.Privileged(), "cores", a.info.CPU.Cores, "memory_mb", a.info.MemoryMB)

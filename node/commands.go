@@ -7,6 +7,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/igrid/igrid/accounts"
 	"github.com/igrid/igrid/gish"
 	"github.com/igrid/igrid/internal/proto"
 	"github.com/igrid/igrid/policies"
@@ -65,17 +66,33 @@ func (a *Agent) startSession(st *proto.StartSession) (proto.CommandReply, error)
 	if err := a.ensurePool(class); err != nil {
 		return proto.CommandReply{}, err
 	}
-	acct, err := a.accounts.Bind(class.Name, st.SessionID)
+	acct, err := a.accounts.BindUser(class.Name, st.SessionID, st.User)
 	if err != nil {
 		return proto.CommandReply{}, err
 	}
-	if err := a.accounts.PrepareHome(acct); err != nil {
+	err = a.accounts.PrepareHome(acct)
+	if err == nil {
+		err = a.restoreData(st, acct)
+	}
+	if err == nil {
+		err = a.persistSession(st, acct.Name)
+	}
+	if err != nil {
 		if rerr := a.accounts.Release(st.SessionID); rerr != nil {
 			err = errors.Join(err, rerr)
 		}
 		return proto.CommandReply{}, fmt.Errorf("prepare home of %s: %w", acct.Name, err)
 	}
-	s := &session{
+	s := a.newSession(st, class, keys, acct)
+	a.addSession(s)
+	a.log.Info("session started", "session", st.SessionID, "user", st.User, "class", class.Name,
+		"account", acct.Name, "end", st.End.UTC().Format(time.RFC3339))
+	return s.reply, nil
+}
+
+// newSession is the node's record of a started (or re-adopted) session.
+func (a *Agent) newSession(st *proto.StartSession, class *policies.Class, keys []gossh.PublicKey, acct *accounts.Account) *session {
+	return &session{
 		binding: &gish.Binding{
 			SessionID: st.SessionID, User: st.User, Account: acct.Name, Class: class.Name,
 			Node: a.cfg.Name, Home: acct.Home, UID: acct.UID, GID: acct.GID,
@@ -86,10 +103,6 @@ func (a *Agent) startSession(st *proto.StartSession) (proto.CommandReply, error)
 			SSH: &proto.SSHConnect{Host: a.cfg.SSHHost, Port: a.sshPort, User: st.User},
 		}},
 	}
-	a.addSession(s)
-	a.log.Info("session started", "session", st.SessionID, "user", st.User, "class", class.Name,
-		"account", acct.Name, "end", st.End.UTC().Format(time.RFC3339))
-	return s.reply, nil
 }
 
 // checkStart validates a StartSession without changing anything.
@@ -150,7 +163,7 @@ func (a *Agent) endSession(id, why string) error {
 		return nil
 	}
 	a.ssh.EndSession(id)
-	err := a.accounts.Release(id)
+	err := a.finishSession(id, s.binding.User, s.binding.Home)
 	if err != nil {
 		err = fmt.Errorf("end %s: %w", id, err)
 	}

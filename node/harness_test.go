@@ -22,6 +22,9 @@ import (
 
 func TestMain(m *testing.M) {
 	gish.MaybeReexec()
+	if os.Getenv(agentChildEnv) != "" {
+		os.Exit(agentChild())
+	}
 	os.Exit(m.Run())
 }
 

@@ -43,3 +43,18 @@ func (e *LoadError) Error() string {
 
 // Unwrap lets callers test errors.Is(err, ErrInvalid).
 func (e *LoadError) Unwrap() error { return ErrInvalid }
+
+// ErrNoClass is returned when a call needs at least one class and got none.
+var ErrNoClass = errors.New("policies: no class given")
+
+// UnknownClassError names a class that the set does not define.
+type UnknownClassError struct{ Class string }
+
+func (e *UnknownClassError) Error() string { return fmt.Sprintf("policies: unknown class %q", e.Class) }
+
+// UnmappedUserError says that no class's users/groups/vo rules match a user.
+type UnmappedUserError struct{ User string }
+
+func (e *UnmappedUserError) Error() string {
+	return fmt.Sprintf("policies: user %q matches no class's users, groups or vo rules", e.User)
+}

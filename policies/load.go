@@ -5,20 +5,14 @@ import (
 	"os"
 	"path/filepath"
 	"regexp"
+	"runtime"
 	"sort"
 	"strconv"
+	"strings"
+	"sync"
 
 	"gopkg.in/yaml.v3"
 )
-
-// The keys a class file may hold, by section. Anything else is an error, so
-// that a typo never silently drops a rule.
-var knownKeys = map[string]map[string]bool{
-	"": {"class": true, "inherits": true, "description": true, "executables": true,
-		"session": true, "account_pool": true},
-	"session":      {"max_usage_time": true, "max_processes": true},
-	"account_pool": {"prefix": true, "size": true},
-}
 
 var prefixRe = regexp.MustCompile(`^[a-z][a-z0-9]{0,11}$`)
 
@@ -26,55 +20,108 @@ var prefixRe = regexp.MustCompile(`^[a-z][a-z0-9]{0,11}$`)
 // them and resolves inheritance. A set with any error is rejected as a whole:
 // the error is a *LoadError listing every problem with file, line and key.
 func LoadDir(dir string) (*Set, error) {
-	paths, err := classFiles(dir)
+	files, err := ReadDir(dir)
 	if err != nil {
 		return nil, err
 	}
-	var probs []Problem
-	files := map[string]*file{}
-	for _, p := range paths {
-		f, ps := readFile(p)
-		probs = append(probs, ps...)
-		if f == nil {
-			continue
-		}
-		if prev, dup := files[f.Class]; dup {
-			probs = append(probs, Problem{File: f.path, Line: f.line, Key: "class",
-				Msg: fmt.Sprintf("class %q is already defined in %s", f.Class, prev.path)})
-			continue
-		}
-		files[f.Class] = f
-	}
-	set, ps := build(files)
-	probs = append(probs, ps...)
-	if len(probs) > 0 {
-		return nil, &LoadError{Problems: probs}
-	}
-	return set, nil
+	return LoadFiles(files)
 }
 
-func classFiles(dir string) ([]string, error) {
-	var out []string
+// ReadDir returns the class files of dir (base name → content), the input
+// of LoadFiles.
+func ReadDir(dir string) (map[string][]byte, error) {
+	if _, err := os.Stat(dir); err != nil {
+		return nil, fmt.Errorf("policies: %w", err)
+	}
+	var paths []string
 	for _, pat := range []string{"*.yaml", "*.yml"} {
 		m, err := filepath.Glob(filepath.Join(dir, pat))
 		if err != nil {
 			return nil, err
 		}
-		out = append(out, m...)
+		paths = append(paths, m...)
 	}
-	if _, err := os.Stat(dir); err != nil {
-		return nil, fmt.Errorf("policies: %w", err)
+	out := make(map[string][]byte, len(paths))
+	for _, p := range paths {
+		b, err := os.ReadFile(p)
+		if err != nil {
+			return nil, fmt.Errorf("policies: %w", err)
+		}
+		out[filepath.Base(p)] = b
 	}
-	sort.Strings(out)
 	return out, nil
 }
 
-func readFile(path string) (*file, []Problem) {
-	name := filepath.Base(path)
-	data, err := os.ReadFile(path)
-	if err != nil {
-		return nil, []Problem{{File: name, Msg: err.Error()}}
+// LoadFiles compiles a set from class files given as base name → content
+// (what ReadDir returns and what Publisher sends over NATS).
+func LoadFiles(src map[string][]byte) (*Set, error) {
+	names := make([]string, 0, len(src))
+	for n := range src {
+		names = append(names, n)
 	}
+	sort.Strings(names)
+	var probs []Problem
+	files := map[string]*file{}
+	broken := map[string]bool{} // classes whose own file has problems
+	parsed := parseAll(names, src)
+	for i := range names {
+		f, ps := parsed[i].f, parsed[i].probs
+		probs = append(probs, ps...)
+		if len(ps) > 0 {
+			if f != nil && f.name() != "" {
+				broken[f.name()] = true
+			}
+			continue
+		}
+		if prev, dup := files[f.name()]; dup {
+			probs = append(probs, Problem{File: f.path, Line: f.line, Key: "class",
+				Msg: fmt.Sprintf("class %q is already defined in %s", f.name(), prev.path)})
+			continue
+		}
+		files[f.name()] = f
+	}
+	probs = append(probs, checkPrefixes(files)...)
+	if len(probs) > 0 {
+		// Report the inheritance problems of the good files too, so that one
+		// check shows every error; parents in broken files count as known.
+		probs = append(probs, checkParents(files, broken)...)
+		probs = append(probs, findCycles(files)...)
+		return nil, &LoadError{Problems: probs}
+	}
+	set, ps := build(files)
+	if len(ps) > 0 {
+		return nil, &LoadError{Problems: ps}
+	}
+	set.version = contentHash(src, names)
+	set.sources = src
+	return set, nil
+}
+
+type parseResult struct {
+	f     *file
+	probs []Problem
+}
+
+// parseAll parses the files on every CPU; results keep the order of names.
+func parseAll(names []string, src map[string][]byte) []parseResult {
+	out := make([]parseResult, len(names))
+	workers := min(runtime.GOMAXPROCS(0), len(names)/16+1)
+	var wg sync.WaitGroup
+	for w := 0; w < workers; w++ {
+		wg.Add(1)
+		go func(w int) {
+			defer wg.Done()
+			for i := w; i < len(names); i += workers {
+				f, ps := parseFile(names[i], src[names[i]])
+				out[i] = parseResult{f, ps}
+			}
+		}(w)
+	}
+	wg.Wait()
+	return out
+}
+
+func parseFile(name string, data []byte) (*file, []Problem) {
 	var doc yaml.Node
 	if err := yaml.Unmarshal(data, &doc); err != nil {
 		return nil, []Problem{yamlProblem(name, err)}
@@ -83,41 +130,12 @@ func readFile(path string) (*file, []Problem) {
 		return nil, []Problem{{File: name, Line: 1, Msg: "want a mapping with at least a \"class\" key"}}
 	}
 	root := doc.Content[0]
-	probs := checkKeys(name, root, "")
-	var f file
-	if err := root.Decode(&f); err != nil {
-		probs = append(probs, typeProblems(name, err)...)
-	}
-	f.path, f.line = name, keyLine(root, "class")
-	probs = append(probs, checkValues(&f)...)
-	if len(probs) > 0 {
-		return nil, probs
-	}
-	return &f, nil
-}
-
-// checkKeys reports unknown keys of a mapping node and of its known sections.
-func checkKeys(name string, m *yaml.Node, section string) []Problem {
-	var probs []Problem
-	for i := 0; i+1 < len(m.Content); i += 2 {
-		k, v := m.Content[i], m.Content[i+1]
-		full := k.Value
-		if section != "" {
-			full = section + "." + k.Value
-		}
-		if !knownKeys[section][k.Value] {
-			probs = append(probs, Problem{File: name, Line: k.Line, Key: full, Msg: "unknown key"})
-			continue
-		}
-		if _, isSection := knownKeys[k.Value]; isSection && section == "" {
-			if v.Kind != yaml.MappingNode {
-				probs = append(probs, Problem{File: name, Line: v.Line, Key: full, Msg: "want a mapping"})
-				continue
-			}
-			probs = append(probs, checkKeys(name, v, k.Value)...)
-		}
-	}
-	return probs
+	w := &walker{f: newFile(name)}
+	w.f.line = keyLine(root, "class")
+	w.walk("", root)
+	w.probs = append(w.probs, checkValues(w.f)...)
+	sortProblems(w.probs)
+	return w.f, w.probs
 }
 
 func keyLine(m *yaml.Node, key string) int {
@@ -132,21 +150,36 @@ func keyLine(m *yaml.Node, key string) int {
 var lineRe = regexp.MustCompile(`^(?:yaml: )?line (\d+): (.*)$`)
 
 func yamlProblem(name string, err error) Problem {
-	if m := lineRe.FindStringSubmatch(err.Error()); m != nil {
+	msg := strings.TrimPrefix(err.Error(), "yaml: ")
+	if m := lineRe.FindStringSubmatch(msg); m != nil {
 		n, _ := strconv.Atoi(m[1])
 		return Problem{File: name, Line: n, Msg: m[2]}
 	}
-	return Problem{File: name, Msg: err.Error()}
+	return Problem{File: name, Msg: msg}
 }
 
-func typeProblems(name string, err error) []Problem {
-	te, ok := err.(*yaml.TypeError)
-	if !ok {
-		return []Problem{yamlProblem(name, err)}
+// checkPrefixes rejects two classes sharing an account prefix: their
+// accounts would collide.
+func checkPrefixes(files map[string]*file) []Problem {
+	var probs []Problem
+	owner := map[string]string{}
+	names := make([]string, 0, len(files))
+	for n := range files {
+		names = append(names, n)
 	}
-	out := make([]Problem, 0, len(te.Errors))
-	for _, e := range te.Errors {
-		out = append(out, yamlProblem(name, fmt.Errorf("%s", e)))
+	sort.Strings(names)
+	for _, n := range names {
+		f := files[n]
+		p, ok := f.vals["account_pool.prefix"]
+		if !ok {
+			continue
+		}
+		if prev, dup := owner[p.s]; dup {
+			probs = append(probs, Problem{File: f.path, Line: p.line, Key: "account_pool.prefix",
+				Msg: fmt.Sprintf("prefix %q is already used by class %q: account names would collide", p.s, prev)})
+			continue
+		}
+		owner[p.s] = n
 	}
-	return out
+	return probs
 }

@@ -2,6 +2,7 @@ package policies
 
 import (
 	"errors"
+	"fmt"
 	"os"
 	"path/filepath"
 	"slices"
@@ -30,7 +31,7 @@ func TestExamplesLoad(t *testing.T) {
 	if err != nil {
 		t.Fatalf("examples do not load: %v", err)
 	}
-	if got, want := set.Names(), []string{"base", "engineering", "finance"}; !slices.Equal(got, want) {
+	if got, want := set.Names(), []string{"appgroup-a", "appgroup-b", "base", "engineering", "finance", "guest", "sysadmin-base"}; !slices.Equal(got, want) {
 		t.Fatalf("Names = %v, want %v", got, want)
 	}
 	eng, _ := set.Class("engineering")
@@ -103,9 +104,9 @@ func TestLoadErrors(t *testing.T) {
 		{"bad duration", map[string]string{"a.yaml": "class: a\nsession:\n  max_usage_time: forever\n"},
 			[]string{"a.yaml:3:", "forever"}},
 		{"negative", map[string]string{"a.yaml": "class: a\nsession:\n  max_processes: -1\n"},
-			[]string{"a.yaml:1: session.max_processes: must not be negative"}},
+			[]string{"a.yaml:3: session.max_processes: must not be negative (got -1)"}},
 		{"unknown parent", map[string]string{"a.yaml": "class: a\ninherits: [nope]\n"},
-			[]string{`a.yaml:1: inherits: unknown parent class "nope"`}},
+			[]string{`a.yaml:2: inherits: unknown parent class "nope"`}},
 		{"cycle", map[string]string{"a.yaml": "class: a\ninherits: [b]\n", "b.yaml": "class: b\ninherits: [a]\n"},
 			[]string{"inheritance cycle: a → b → a"}},
 		{"duplicate", map[string]string{"a.yaml": "class: a\n", "b.yaml": "class: a\n"},
@@ -116,6 +117,41 @@ func TestLoadErrors(t *testing.T) {
 			[]string{"account_pool.prefix"}},
 		{"bad yaml", map[string]string{"a.yaml": "class: [\n"},
 			[]string{"a.yaml:"}},
+		{"list wanted", map[string]string{"a.yaml": "class: a\nexecutables: ls\n"},
+			[]string{`a.yaml:2: executables: want a list, got "ls"`}},
+		{"section wanted", map[string]string{"a.yaml": "class: a\nsession: 5\n"},
+			[]string{"a.yaml:2: session: want a mapping"}},
+		{"override not bool", map[string]string{"a.yaml": "class: a\nsession:\n  override: yes please\n"},
+			[]string{"a.yaml:3: session.override: want true or false"}},
+		{"unknown action", map[string]string{"a.yaml": "class: a\nsession:\n  on_violation:\n    cpu: explode\n"},
+			[]string{`a.yaml:4: session.on_violation.cpu: "explode" is not one of`}},
+		{"negative price", map[string]string{"a.yaml": "class: a\nsession:\n  accounting: {price_per_hour: -2.5}\n"},
+			[]string{"a.yaml:3: session.accounting.price_per_hour: must not be negative"}},
+		{"float for int", map[string]string{"a.yaml": "class: a\nsession:\n  max_processes: 2.5\n"},
+			[]string{"a.yaml:3: session.max_processes: want an integer"}},
+		{"negative duration", map[string]string{"a.yaml": "class: a\nqos:\n  grace: -5s\n"},
+			[]string{"a.yaml:3: qos.grace: must not be negative"}},
+		{"mapped without pool", map[string]string{"a.yaml": "class: a\nusers: [alice]\n"},
+			[]string{"a.yaml:2: users: users are mapped to this class, so it needs an account_pool"}},
+		{"shared prefix", map[string]string{"a.yaml": "class: a\naccount_pool: {prefix: igx}\n", "b.yaml": "class: b\naccount_pool: {prefix: igx}\n"},
+			[]string{`b.yaml:2: account_pool.prefix: prefix "igx" is already used by class "a"`}},
+		{"bad signer", map[string]string{"a.yaml": "class: a\napplication:\n  user_binaries:\n    trusted_signers: [rsa:xx]\n"},
+			[]string{"a.yaml:4: application.user_binaries.trusted_signers:", "ed25519:"}},
+		{"relative file pattern", map[string]string{"a.yaml": "class: a\naccount:\n  files:\n    read: [data/**]\n"},
+			[]string{"a.yaml:4: account.files.read:"}},
+		{"self parent", map[string]string{"a.yaml": "class: a\ninherits: [a]\n"},
+			[]string{"a.yaml:2: inherits: a class cannot inherit itself"}},
+		{"duplicate key", map[string]string{"a.yaml": "class: a\nsession:\n  max_processes: 1\n  max_processes: 2\n"},
+			[]string{"session.max_processes"}},
+		{"merged cpu min above max", map[string]string{"a.yaml": "class: a\nsession: {cpu_max_percent: 50}\n",
+			"b.yaml": "class: b\ninherits: [a]\nsession: {cpu_min_percent: 80}\n"},
+			[]string{"b.yaml:1: session.cpu_min_percent: merged session.cpu_min_percent=80 (from b) is above session.cpu_max_percent=50 (from a)"}},
+		{"unknown argument key", map[string]string{"a.yaml": "class: a\naccount:\n  arguments:\n    vim: {deny: [-c]}\n"},
+			[]string{"a.yaml:4: account.arguments.vim.deny: unknown key"}},
+		{"app without exec", map[string]string{"a.yaml": "class: a\napplication:\n  installed:\n    - {id: x, name: X}\n"},
+			[]string{"application.installed.exec: missing"}},
+		{"bad glob", map[string]string{"a.yaml": "class: a\naccount:\n  files:\n    read: [\"/data/[x\"]\n"},
+			[]string{`a.yaml:4: account.files.read: "/data/[x" is not a valid glob`}},
 		{"all problems at once", map[string]string{"a.yaml": "class: a\nfoo: 1\n", "b.yaml": "class: b\nbar: 2\n"},
 			[]string{"a.yaml:2: foo", "b.yaml:2: bar"}},
 	}
@@ -154,5 +190,22 @@ func TestResolveExecutables(t *testing.T) {
 	}
 	if len(errs) != 1 || !strings.Contains(errs[0].Error(), `"missing"`) {
 		t.Errorf("errs = %v, want one about missing", errs)
+	}
+}
+
+func TestSetExecutablesCached(t *testing.T) {
+	s := examplesT(t)
+	a, _ := s.Executables("engineering")
+	b, _ := s.Executables("engineering")
+	if len(a) == 0 || fmt.Sprintf("%p", a) != fmt.Sprintf("%p", b) {
+		t.Errorf("table not cached: %d entries", len(a))
+	}
+	for name := range a {
+		if name == "bash" || name == "sh" {
+			t.Errorf("engineering table offers %s", name)
+		}
+	}
+	if _, errs := s.Executables("nope"); len(errs) != 1 {
+		t.Errorf("unknown class: %v", errs)
 	}
 }

@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/igrid/igrid/drm"
+	"github.com/igrid/igrid/gss"
 	"github.com/igrid/igrid/internal/bus"
 	"github.com/igrid/igrid/internal/devgrid"
 	"github.com/igrid/igrid/node"
@@ -68,7 +69,7 @@ func printBanner(cmd *cobra.Command, g *devgrid.Grid) {
 	if in.SSHCommand != "" {
 		fmt.Fprintf(out, "\nYour demo session %s is running. Enter it with:\n\n  %s\n\n", in.DemoSession, in.SSHCommand)
 	}
-	fmt.Fprintln(out, "Book another:  go run ./cmd/igrid session request --usage-time 30m --wait")
+	fmt.Fprintln(out, "Book another:  bin/igrid session request --usage-time 30m --wait   (then: bin/igrid session ssh ID)")
 	fmt.Fprintln(out, "Ctrl-C stops the grid.")
 }
 
@@ -124,6 +125,7 @@ func drmCmd() *cobra.Command {
 
 func nodeCmd() *cobra.Command {
 	var cfg node.Config
+	var gssDir string
 	cmd := &cobra.Command{
 		Use:   "node",
 		Short: "Run a node agent: heartbeats, session lifecycle, dynamic accounts and the SSH server",
@@ -132,6 +134,13 @@ func nodeCmd() *cobra.Command {
 			a, err := node.New(cfg)
 			if err != nil {
 				return err
+			}
+			if gssDir != "" {
+				data, err := gss.OpenLocal(gssDir, filepath.Join(cfg.DataDir, "cache"), cfg.Name, cfg.Logger)
+				if err != nil {
+					return fmt.Errorf("gss: %w", err)
+				}
+				a.UseGSS(data)
 			}
 			if err := a.Start(); err != nil {
 				return err
@@ -153,5 +162,6 @@ func nodeCmd() *cobra.Command {
 	f.StringVar(&cfg.DataDir, "data", "/var/lib/igrid/node", "node state directory (host key)")
 	f.StringVar(&cfg.PoliciesDir, "policies", "/etc/igrid/policies", "policy class directory")
 	f.BoolVar(&cfg.RemoveAccounts, "remove-accounts", false, "delete the pool accounts at shutdown")
+	f.StringVar(&gssDir, "gss-dir", "", "directory of the Grid Storage Service (shared by the nodes); empty: users' files are not kept between sessions")
 	return cmd
 }

@@ -30,5 +30,6 @@ func policyCmd() *cobra.Command {
 			return nil
 		},
 	})
+	cmd.AddCommand(policyToolCmds()...)
 	return cmd
 }

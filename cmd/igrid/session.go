@@ -15,7 +15,7 @@ import (
 func sessionCmd() *cobra.Command {
 	cmd := &cobra.Command{Use: "session", Short: "Request, list, show and end sessions"}
 	cmd.PersistentFlags().Bool("json", false, "print JSON")
-	cmd.AddCommand(sessionRequestCmd(), sessionListCmd(), sessionShowCmd(), sessionEndCmd())
+	cmd.AddCommand(sessionRequestCmd(), sessionListCmd(), sessionShowCmd(), sessionEndCmd(), sessionSSHCmd())
 	return cmd
 }
 

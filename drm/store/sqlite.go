@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"net/url"
 	"strings"
+	"sync"
 	"time"
 
 	_ "modernc.org/sqlite" // registers the "sqlite" driver
@@ -16,9 +17,13 @@ import (
 // SQLite is the embedded Store: one database file in WAL mode. Every write
 // transaction begins IMMEDIATE (the DSN's _txlock), so writers are
 // serialised by SQLite itself and a reservation's read-check-insert cannot
-// interleave with another's.
+// interleave with another's. Writers of this process also queue on wmu,
+// so they wait in Go instead of spinning on SQLITE_BUSY (which under a
+// burst of hundreds of writers outlasts any busy_timeout); busy_timeout
+// still covers other processes on the same file.
 type SQLite struct {
-	db *sql.DB
+	db  *sql.DB
+	wmu sync.Mutex
 }
 
 var _ Store = (*SQLite)(nil)
@@ -89,6 +94,8 @@ func (s *SQLite) Close() error { return s.db.Close() }
 
 // tx runs fn in a write transaction, committing when it returns nil.
 func (s *SQLite) tx(ctx context.Context, fn func(*sql.Tx) error) error {
+	s.wmu.Lock()
+	defer s.wmu.Unlock()
 	tx, err := s.db.BeginTx(ctx, nil)
 	if err != nil {
 		return err
@@ -98,6 +105,13 @@ func (s *SQLite) tx(ctx context.Context, fn func(*sql.Tx) error) error {
 		return err
 	}
 	return tx.Commit()
+}
+
+// exec runs one write statement outside a transaction.
+func (s *SQLite) exec(ctx context.Context, query string, args ...any) (sql.Result, error) {
+	s.wmu.Lock()
+	defer s.wmu.Unlock()
+	return s.db.ExecContext(ctx, query, args...)
 }
 
 // CreateUser inserts u and its keys.
@@ -166,7 +180,7 @@ func (s *SQLite) AddSSHKey(ctx context.Context, user, key string) error {
 
 // CreateToken stores a token hash.
 func (s *SQLite) CreateToken(ctx context.Context, t Token) error {
-	_, err := s.db.ExecContext(ctx, `INSERT INTO tokens (hash, user, created, expires) VALUES (?, ?, ?, ?)`,
+	_, err := s.exec(ctx, `INSERT INTO tokens (hash, user, created, expires) VALUES (?, ?, ?, ?)`,
 		t.Hash, t.User, ns(t.Created), ns(t.Expires))
 	if isUnique(err) {
 		return fmt.Errorf("token: %w", ErrExists)
@@ -193,7 +207,7 @@ func (s *SQLite) UpsertNode(ctx context.Context, n Node) error {
 	if err != nil {
 		return err
 	}
-	_, err = s.db.ExecContext(ctx, `INSERT INTO nodes (name, info, last_seen, ssh_host, ssh_port) VALUES (?, ?, ?, ?, ?)
+	_, err = s.exec(ctx, `INSERT INTO nodes (name, info, last_seen, ssh_host, ssh_port) VALUES (?, ?, ?, ?, ?)
 		ON CONFLICT (name) DO UPDATE SET info = excluded.info, last_seen = excluded.last_seen,
 		ssh_host = excluded.ssh_host, ssh_port = excluded.ssh_port`,
 		n.Info.Name, string(info), ns(n.LastSeen), n.SSHHost, n.SSHPort)

@@ -184,7 +184,7 @@ func (s *SQLite) Transition(ctx context.Context, id string, from proto.State, c 
 		b, _ := json.Marshal(c.Usage)
 		usage = string(b)
 	}
-	res, err := s.db.ExecContext(ctx, `UPDATE sessions SET state = ?,
+	res, err := s.exec(ctx, `UPDATE sessions SET state = ?,
 		reason = CASE WHEN ? = '' THEN reason ELSE ? END,
 		account = CASE WHEN ? = '' THEN account ELSE ? END,
 		connect = COALESCE(?, connect), usage = COALESCE(?, usage), updated = ?

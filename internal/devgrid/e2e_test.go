@@ -68,6 +68,7 @@ func TestSessionEndToEnd(t *testing.T) {
 	if b, err := ss.CombinedOutput("sh -c id"); err == nil || !strings.Contains(string(b), "denied") {
 		t.Errorf("ssh host 'sh -c id' was not denied: %q, %v", b, err)
 	}
+	term.run(t, "echo keep-me > notes.txt; echo saved", "saved")
 	fmt.Fprintf(term.in, "sleep 300\n")
 	if os.Geteuid() == 0 {
 		checkFor(t, 5*time.Second, func() error { return wantProcs(wantUID, true) })
@@ -93,6 +94,16 @@ func TestSessionEndToEnd(t *testing.T) {
 	}
 	if s2 = waitState(t, c, s2.ID, proto.StateRunning); s2.Account != s.Account {
 		t.Errorf("next session got account %s, want the freed %s back", s2.Account, s.Account)
+	}
+	// The user's files came back from GSS into the new session's home.
+	cl2, err := dialSession(s2, demoSigner(t, *in))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer cl2.Close()
+	ss, _ = cl2.NewSession()
+	if b, err := ss.CombinedOutput("cat notes.txt"); err != nil || string(b) != "keep-me\n" {
+		t.Errorf("notes.txt in the next session: %q, %v; want keep-me", b, err)
 	}
 }
 

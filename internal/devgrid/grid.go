@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/igrid/igrid/drm"
+	"github.com/igrid/igrid/gss"
 	"github.com/igrid/igrid/internal/bus"
 	"github.com/igrid/igrid/node"
 	"github.com/igrid/igrid/policies"
@@ -159,6 +160,14 @@ func (g *Grid) startNodes(ctx context.Context) error {
 		if err != nil {
 			return fmt.Errorf("node %s: %w", name, err)
 		}
+		// Every dev node shares one local GSS store, so a user's files
+		// follow them from node to node; each node keeps its own cache.
+		data, err := gss.OpenLocal(filepath.Join(g.cfg.DataDir, "gss"),
+			filepath.Join(g.cfg.DataDir, "nodes", name, "cache"), name, g.cfg.Logger.With("component", "gss", "node", name))
+		if err != nil {
+			return fmt.Errorf("node %s: gss: %w", name, err)
+		}
+		a.UseGSS(data)
 		g.nodes = append(g.nodes, a)
 		if err := a.Start(); err != nil {
 			return fmt.Errorf("node %s: %w", name, err)
