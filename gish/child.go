@@ -56,6 +56,12 @@ func ChildMain() int {
 		fmt.Fprintln(os.Stderr, err)
 		return 2
 	}
+	// Whatever descriptors the shell inherited (the audit pipe, or fds a
+	// parent leaked) never pass to the programs it starts.
+	if err := unix.CloseRange(3, ^uint(0), unix.CLOSE_RANGE_CLOEXEC); err != nil {
+		fmt.Fprintf(os.Stderr, "gish: close_range: %v\n", err)
+		return 2
+	}
 	if err := harden(cfg); err != nil {
 		fmt.Fprintf(os.Stderr, "gish: %v\n", err)
 		return 2
@@ -66,6 +72,8 @@ func ChildMain() int {
 		return 2
 	}
 	if cfg.Audit {
+		// Programs must not inherit the audit pipe: they could forge
+		// decisions, and would keep the server's reader open.
 		sh.audit = &auditor{enc: json.NewEncoder(os.NewFile(auditFD, "gish-audit"))}
 	}
 	if err := sh.checkLandlock(); err != nil {

@@ -192,6 +192,12 @@ func TestEscapeSuite(t *testing.T) {
 			t.Errorf("1 MiB line: want a denial and a live shell after it, got %q", tail(out))
 		}
 	})
+	t.Run("programs inherit no descriptor of GISH", func(t *testing.T) {
+		out, _ := s.run(t, "ls /proc/self/fd", "")
+		if f := strings.Fields(out); len(f) > 4 {
+			t.Errorf("a program has descriptors beyond 0-3 (3 is ls's own): %q", out)
+		}
+	})
 	t.Run("nothing ran as another uid", func(t *testing.T) {
 		out, _ := s.run(t, "id -u", "")
 		if strings.TrimSpace(out) != fmt.Sprint(acct.uid) {

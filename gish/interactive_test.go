@@ -61,6 +61,9 @@ func TestInteractiveShell(t *testing.T) {
 	for _, want := range []string{"memory:", "cpu:", "storage " + home, "processes:", "confinement:"} {
 		term.waitFor(t, want)
 	}
+	typ("echo ahead-$((1))\recho ahead-$((2))\r") // typed ahead in one write
+	term.waitFor(t, "ahead-1")
+	term.waitFor(t, "ahead-2")
 	typ("exit\r")
 	ss.Wait()
 	b, _ := os.ReadFile(filepath.Join(home, HistoryFile))

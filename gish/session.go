@@ -75,7 +75,15 @@ func (s *Server) runShell(sess ssh.Session, b *Binding) (int, error) {
 		readAudit(auditR, b, s.log, s.cfg.Audit)
 		auditR.Close()
 	}()
-	defer func() { <-audited }()
+	defer func() {
+		// The shell has exited: its events are in the pipe. Wait a little
+		// for them, never for a process that kept the pipe open.
+		select {
+		case <-audited:
+		case <-time.After(2 * time.Second):
+			auditR.Close()
+		}
+	}()
 	l := &liveShell{sess: sess}
 	if isPty {
 		err = l.startPty(cmd, ptyReq, winCh)

@@ -49,27 +49,24 @@ var escapes = map[string]keyCode{
 	"1~": keyHome, "4~": keyEnd, "7~": keyHome, "8~": keyEnd, "3~": keyDelete,
 }
 
-// keyReader decodes keys from raw terminal bytes.
+// keyReader decodes keys from raw terminal bytes. It reads one byte at a
+// time and keeps nothing: what follows a line (typed ahead for the program
+// the line starts, or the next line) stays in the terminal.
 type keyReader struct {
 	in  io.Reader
-	buf []byte
+	one [1]byte
 }
 
 func (k *keyReader) byte() (byte, error) {
-	if len(k.buf) == 0 {
-		b := make([]byte, 256)
-		n, err := k.in.Read(b)
-		if n == 0 {
-			if err == nil {
-				err = io.EOF
-			}
+	for {
+		n, err := k.in.Read(k.one[:])
+		if n == 1 {
+			return k.one[0], nil
+		}
+		if err != nil {
 			return 0, err
 		}
-		k.buf = b[:n]
 	}
-	c := k.buf[0]
-	k.buf = k.buf[1:]
-	return c, nil
 }
 
 func (k *keyReader) next() (key, error) {
