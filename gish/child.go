@@ -32,6 +32,8 @@ type ChildConfig struct {
 	SACSocket string `json:",omitempty"`
 	// Audit says fd 4 is the audit pipe to the SSH server.
 	Audit bool `json:",omitempty"`
+	// Subsystem is "sftp" for a file-transfer channel; empty for a shell.
+	Subsystem string `json:",omitempty"`
 }
 
 // configFD is the descriptor the config arrives on (ExtraFiles[0]).
@@ -79,6 +81,14 @@ func ChildMain() int {
 	if err := sh.checkLandlock(); err != nil {
 		fmt.Fprintf(os.Stderr, "gish: %v\n", err)
 		return 1
+	}
+	if cfg.Subsystem == SubsystemSFTP {
+		sh.record(ModuleEAM, []string{"sftp"}, cfg.Home, nil, "landlock")
+		if err := serveSFTP(sh.policy, &sh.spec, cfg.Home, stdio{}); err != nil {
+			fmt.Fprintf(os.Stderr, "gish: sftp: %v\n", err)
+			return 1
+		}
+		return 0
 	}
 	if cfg.Command != "" {
 		st, _ := sh.Run(context.Background(), cfg.Command)
@@ -146,3 +156,10 @@ func (sh *Shell) checkLandlock() error {
 	sh.encodeSpecs()
 	return nil
 }
+
+// stdio is the process's stdin and stdout as one stream (the SSH channel).
+type stdio struct{}
+
+func (stdio) Read(b []byte) (int, error)  { return os.Stdin.Read(b) }
+func (stdio) Write(b []byte) (int, error) { return os.Stdout.Write(b) }
+func (stdio) Close() error                { return os.Stdout.Close() }

@@ -61,8 +61,9 @@ func NewServer(cfg ServerConfig) (*Server, error) {
 		PublicKeyHandler: s.checkKey,
 		BannerHandler:    s.banner,
 		Version:          "igrid",
-		// Forwarding callbacks stay nil (denied); no subsystem handlers.
-		SubsystemHandlers: map[string]ssh.SubsystemHandler{},
+		// Forwarding callbacks stay nil (denied); the one subsystem is
+		// sftp, served by GISH as the dynamic account.
+		SubsystemHandlers: map[string]ssh.SubsystemHandler{SubsystemSFTP: s.handle},
 		RequestHandlers:   map[string]ssh.RequestHandler{},
 		ChannelHandlers:   map[string]ssh.ChannelHandler{"session": ssh.DefaultSessionHandler},
 	}

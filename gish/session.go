@@ -36,7 +36,7 @@ func (s *Server) handle(sess ssh.Session) {
 		sess.Exit(1)
 		return
 	}
-	if sess.Subsystem() != "" {
+	if sess.Subsystem() != "" && sess.Subsystem() != SubsystemSFTP {
 		fmt.Fprintf(sess.Stderr(), "igrid: subsystem %q is not offered\n", sess.Subsystem())
 		sess.Exit(1)
 		return
@@ -57,7 +57,7 @@ func (s *Server) runShell(sess ssh.Session, b *Binding) (int, error) {
 		Home: b.Home, Start: b.Start, End: b.End, Executables: b.Executables,
 		MaxProcesses: b.MaxProcesses, LimitProcesses: s.switchesUser(b),
 		Command: sess.RawCommand(), TTY: isPty, Term: ptyReq.Term,
-		Policy: b.Policy, SACSocket: b.SACSocket, Audit: true,
+		Policy: b.Policy, SACSocket: b.SACSocket, Audit: true, Subsystem: sess.Subsystem(),
 	}
 	cmd, cfgW, err := s.command(b, cfg)
 	if err != nil {
