@@ -66,6 +66,17 @@ func (sh *Shell) callHandler(ctx context.Context, args []string) ([]string, erro
 		sh.record(ModuleEAM, args, interp.HandlerCtx(ctx).Dir, err, "")
 		return nil, sh.deny(ctx, err)
 	}
+	switch args[0] {
+	case "jobs":
+		sh.jobsCmd(interp.HandlerCtx(ctx).Stdout, args[1:])
+		return []string{"true"}, nil
+	case "fg":
+		if err := sh.fgCmd(ctx, interp.HandlerCtx(ctx).Stdout, args[1:]); err != nil {
+			fmt.Fprintf(interp.HandlerCtx(ctx).Stderr, "gish: fg: %v\n", err)
+			return []string{"false"}, nil
+		}
+		return []string{"true"}, nil
+	}
 	if f, ok := sh.commands()[args[0]]; ok {
 		// GISH's own commands shadow the interpreter's builtins of that name.
 		if err := f(interp.HandlerCtx(ctx).Stdout, args[1:]); err != nil {

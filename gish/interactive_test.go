@@ -61,6 +61,14 @@ func TestInteractiveShell(t *testing.T) {
 	for _, want := range []string{"memory:", "cpu:", "storage " + home, "processes:", "confinement:"} {
 		term.waitFor(t, want)
 	}
+	typ("sleep 301 &\r")
+	waitProc(t, s.b.UID, "sleep", true)
+	typ("jobs\r")
+	term.waitFor(t, "running  sleep 301")
+	typ("fg\r")
+	term.waitFor(t, "\nsleep 301\r\n")
+	typ("\x03")
+	waitProc(t, s.b.UID, "sleep", false)
 	typ("echo ahead-$((1))\recho ahead-$((2))\r") // typed ahead in one write
 	term.waitFor(t, "ahead-1")
 	term.waitFor(t, "ahead-2")

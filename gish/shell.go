@@ -37,6 +37,7 @@ type Shell struct {
 
 	rulesMu sync.Mutex       // pipelines start programs concurrently
 	rules   *confine.Ruleset // spec compiled; nil until first use
+	jobs    jobTable
 }
 
 // NewShell builds the interpreter for cfg reading from stdin.
@@ -131,18 +132,22 @@ func (sh *Shell) Interactive() int {
 			continue
 		}
 		drainSignals(intr) // a Ctrl-C typed at the prompt is not for this line
+		// The context ends only on Ctrl-C during the line, so that what
+		// the line left running with `&` keeps running after it.
 		ctx, cancel := context.WithCancel(context.Background())
+		lineDone := make(chan struct{})
 		go func() {
 			select {
 			case <-intr:
 				cancel()
-			case <-ctx.Done():
+			case <-lineDone:
 			}
 		}()
 		var exit bool
 		status, exit = sh.Run(ctx, line)
-		cancel()
+		close(lineDone)
 		if exit {
+			cancel()
 			return status
 		}
 	}
