@@ -1,6 +1,7 @@
 package gish
 
 import (
+	"context"
 	"fmt"
 	"os"
 	"path/filepath"
@@ -88,4 +89,32 @@ func confineInterp(t *testing.T, prog string) string {
 		t.Skipf("%s has no ELF interpreter", prog)
 	}
 	return in[0]
+}
+
+// TestLandlockMissingAtLogin: a kernel below the policy's minimum ABI
+// refuses the login with the reason, unless the policy makes Landlock
+// optional; then the user is told and programs run unconfined.
+func TestLandlockMissingAtLogin(t *testing.T) {
+	abi := confine.ABI()
+	for _, optional := range []bool{false, true} {
+		t.Run(fmt.Sprintf("optional=%v", optional), func(t *testing.T) {
+			p := testPolicy(t)
+			p.Landlock.MinABI, p.Landlock.Optional = abi+1, optional
+			sh, out, errb := shellWith(t, p, "")
+			err := sh.checkLandlock()
+			want := fmt.Sprintf("Landlock ABI %d; class tc needs at least %d", abi, abi+1)
+			if !optional {
+				if err == nil || !strings.Contains(err.Error(), want) || !strings.Contains(err.Error(), "rule: landlock") {
+					t.Fatalf("required: %v; want a refusal naming %q", err, want)
+				}
+				return
+			}
+			if err != nil || !strings.Contains(errb.String(), want) || !strings.Contains(errb.String(), "without kernel confinement") {
+				t.Fatalf("optional: %v, stderr %q; want a warning", err, errb)
+			}
+			if st, _ := sh.Run(context.Background(), "id -u"); st != 0 || out.Len() == 0 {
+				t.Errorf("optional: id -u status %d out %q", st, out)
+			}
+		})
+	}
 }

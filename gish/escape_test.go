@@ -198,6 +198,12 @@ func TestEscapeSuite(t *testing.T) {
 			t.Errorf("a program has descriptors beyond 0-3 (3 is ls's own): %q", out)
 		}
 	})
+	t.Run("programs get the session's process limit", func(t *testing.T) {
+		out, _ := s.run(t, "cat /proc/self/limits", "")
+		if !strings.Contains(out, "Max processes             64                   64") {
+			t.Errorf("RLIMIT_NPROC not the session's 64: %q", out)
+		}
+	})
 	t.Run("nothing ran as another uid", func(t *testing.T) {
 		out, _ := s.run(t, "id -u", "")
 		if strings.TrimSpace(out) != fmt.Sprint(acct.uid) {
