@@ -64,7 +64,11 @@ func Apply(s *Spec) error {
 		return fmt.Errorf("%w: kernel ABI %d, policy requires %d", ErrNoLandlock, abi, max(s.MinABI, 1))
 	}
 	fs := handled(abi)
-	cfg, err := landlock.NewConfig(fs)
+	args := []any{fs}
+	if abi >= 6 {
+		args = append(args, landlock.ScopedSet(ll.ScopeSignal|ll.ScopeAbstractUnixSocket))
+	}
+	cfg, err := landlock.NewConfig(args...)
 	if err != nil {
 		return fmt.Errorf("confine: %w", err)
 	}

@@ -31,7 +31,13 @@ func NewRuleset(s *Spec) (*Ruleset, error) {
 		return nil, fmt.Errorf("%w: kernel ABI %d, policy requires %d", ErrNoLandlock, abi, max(s.MinABI, 1))
 	}
 	fs := uint64(handled(abi))
-	fd, err := ll.LandlockCreateRuleset(&ll.RulesetAttr{HandledAccessFS: fs}, 0)
+	attr := ll.RulesetAttr{HandledAccessFS: fs}
+	if abi >= 6 {
+		// A program may not signal (or reach by abstract socket) anything
+		// outside its own domain: GISH, other jobs, other sessions.
+		attr.Scoped = ll.ScopeSignal | ll.ScopeAbstractUnixSocket
+	}
+	fd, err := ll.LandlockCreateRuleset(&attr, 0)
 	if err != nil {
 		return nil, fmt.Errorf("confine: landlock_create_ruleset: %w", err)
 	}
