@@ -198,6 +198,16 @@ func TestEscapeSuite(t *testing.T) {
 			t.Errorf("a program has descriptors beyond 0-3 (3 is ls's own): %q", out)
 		}
 	})
+	t.Run("gcc compiles under Landlock, its output is unsigned", func(t *testing.T) {
+		out, st := s.run(t, `printf 'int main(){return 0;}\n' > t.c; gcc -o t t.c`, "")
+		if st != 0 {
+			t.Fatalf("gcc under the engineering domain: status %d: %s", st, out)
+		}
+		out, st = s.run(t, "./t", "")
+		if st == 0 || !strings.Contains(out, "rule: signature") {
+			t.Errorf("unsigned ./t: status %d, %q; want a signature denial", st, out)
+		}
+	})
 	t.Run("programs get the session's process limit", func(t *testing.T) {
 		out, _ := s.run(t, "cat /proc/self/limits", "")
 		if !strings.Contains(out, "Max processes             64                   64") {

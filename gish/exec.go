@@ -23,7 +23,7 @@ import (
 var passEnv = map[string]bool{
 	"HOME": true, "USER": true, "LOGNAME": true, "PATH": true, "TERM": true, "LANG": true,
 	"LC_ALL": true, "LC_CTYPE": true, "LC_MESSAGES": true, "TZ": true, "PWD": true,
-	"COLUMNS": true, "LINES": true, "IGRID_SESSION": true, "IGRID_NODE": true,
+	"COLUMNS": true, "LINES": true, "IGRID_SESSION": true, "IGRID_NODE": true, "TMPDIR": true,
 }
 
 // fixedEnv is set for programs whatever the user exported, unless the

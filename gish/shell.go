@@ -77,7 +77,9 @@ func (sh *Shell) initialEnv() []string {
 	}
 	return []string{"HOME=" + c.Home, "USER=" + c.Account, "LOGNAME=" + c.Account,
 		"PATH=/usr/local/bin:/usr/bin:/bin", "TERM=" + term, "LANG=C.UTF-8",
-		"IGRID_SESSION=" + c.SessionID, "IGRID_NODE=" + c.Node}
+		"IGRID_SESSION=" + c.SessionID, "IGRID_NODE=" + c.Node,
+		// Temporary files go where the class may write (gcc, sort, vim).
+		"TMPDIR=" + c.Home}
 }
 
 // Run parses, checks and runs one line or -c command. It returns the exit
