@@ -18,6 +18,12 @@ type Binding struct {
 	MaxProcesses int
 	// AuthorizedKeys are the public keys the DRM vouched for.
 	AuthorizedKeys []gossh.PublicKey
+	// Policy is what GISH enforces; nil means DefaultPolicy(Class,
+	// Executables, Home). The node maps the class's policy onto it.
+	Policy *Policy
+	// SACSocket is the node agent's admission-control socket GISH asks
+	// before starting an application; empty means no SAM.
+	SACSocket string
 }
 
 // Authorizer is the node agent's view of its sessions.

@@ -62,13 +62,31 @@ func (p *Policy) checkCall(c *syntax.CallExpr, dir string, funcs map[string]bool
 	if funcs[name] {
 		return nil
 	}
-	_, err := p.CheckCommand(name, dir)
-	return err
+	if _, err := p.CheckCommand(name, dir); err != nil {
+		return err
+	}
+	// Arguments known before expansion are judged now, so that the whole
+	// line is refused; the exec hook judges the final argv again.
+	args := make([]string, 0, len(c.Args)-1)
+	for _, w := range c.Args[1:] {
+		a, ok := literal(w)
+		if !ok {
+			return nil
+		}
+		args = append(args, a)
+	}
+	if cmd, err := p.resolveCommand(name, dir); err == nil && cmd.real != "" && !cmd.user {
+		return p.CheckArgs(cmd.name, args, dir)
+	}
+	return nil
 }
 
 // literal returns the value of a word made only of literal and quoted
 // literal parts: ls, 'ls', "ls", l"s".
 func literal(w *syntax.Word) (string, bool) {
+	if l, ok := w.Lit(), len(w.Parts) == 1; ok && l == "[" {
+		return l, true // the test builtin
+	}
 	var b strings.Builder
 	for _, part := range w.Parts {
 		switch x := part.(type) {

@@ -7,6 +7,7 @@ import (
 	"os"
 	"time"
 
+	"github.com/igrid/igrid/gish/confine"
 	"golang.org/x/sys/unix"
 )
 
@@ -24,6 +25,15 @@ type ChildConfig struct {
 	Command string
 	TTY     bool
 	Term    string
+	// Policy is what the shell enforces; nil means DefaultPolicy of the
+	// class's executables with the home as the write area.
+	Policy *Policy `json:",omitempty"`
+	// SACSocket is the node agent's admission socket (SAM); empty: none.
+	SACSocket string `json:",omitempty"`
+	// Audit says fd 4 is the audit pipe to the SSH server.
+	Audit bool `json:",omitempty"`
+	// Subsystem is "sftp" for a file-transfer channel; empty for a shell.
+	Subsystem string `json:",omitempty"`
 }
 
 // configFD is the descriptor the config arrives on (ExtraFiles[0]).
@@ -35,6 +45,9 @@ func MaybeReexec() {
 	if len(os.Args) > 1 && os.Args[1] == "gish" {
 		os.Exit(ChildMain())
 	}
+	if len(os.Args) > 1 && os.Args[1] == confine.Marker {
+		os.Exit(confine.Main())
+	}
 }
 
 // ChildMain is the `igrid gish` entry. It runs as the dynamic account,
@@ -45,6 +58,12 @@ func ChildMain() int {
 		fmt.Fprintln(os.Stderr, err)
 		return 2
 	}
+	// Whatever descriptors the shell inherited (the audit pipe, or fds a
+	// parent leaked) never pass to the programs it starts.
+	if err := unix.CloseRange(3, ^uint(0), unix.CLOSE_RANGE_CLOEXEC); err != nil {
+		fmt.Fprintf(os.Stderr, "gish: close_range: %v\n", err)
+		return 2
+	}
 	if err := harden(cfg); err != nil {
 		fmt.Fprintf(os.Stderr, "gish: %v\n", err)
 		return 2
@@ -53,6 +72,23 @@ func ChildMain() int {
 	if err != nil {
 		fmt.Fprintf(os.Stderr, "gish: %v\n", err)
 		return 2
+	}
+	if cfg.Audit {
+		// Programs must not inherit the audit pipe: they could forge
+		// decisions, and would keep the server's reader open.
+		sh.audit = &auditor{enc: json.NewEncoder(os.NewFile(auditFD, "gish-audit"))}
+	}
+	if err := sh.checkLandlock(); err != nil {
+		fmt.Fprintf(os.Stderr, "gish: %v\n", err)
+		return 1
+	}
+	if cfg.Subsystem == SubsystemSFTP {
+		sh.record(ModuleEAM, []string{"sftp"}, cfg.Home, nil, "landlock")
+		if err := serveSFTP(sh.policy, &sh.spec, cfg.Home, stdio{}); err != nil {
+			fmt.Fprintf(os.Stderr, "gish: sftp: %v\n", err)
+			return 1
+		}
+		return 0
 	}
 	if cfg.Command != "" {
 		st, _ := sh.Run(context.Background(), cfg.Command)
@@ -92,3 +128,38 @@ func harden(cfg ChildConfig) error {
 	}
 	return os.Chdir(cfg.Home)
 }
+
+// checkLandlock tells the user at login what the kernel can confine: with
+// less Landlock than the policy's minimum the session stops, unless the
+// policy makes Landlock optional; then programs run unconfined (still with
+// no_new_privs and the process limit) and the user is told so.
+func (sh *Shell) checkLandlock() error {
+	ll := sh.policy.Landlock
+	if ll.Off {
+		return nil
+	}
+	abi := confine.ABI()
+	if abi >= ll.MinABI {
+		return nil
+	}
+	msg := fmt.Sprintf("this node's kernel offers Landlock ABI %d; class %s needs at least %d", abi, sh.policy.Class, ll.MinABI)
+	ev := Event{Module: ModuleLandlock, Rule: RuleLandlock, Subject: "login", Reason: msg, Cwd: sh.cfg.Home}
+	if !ll.Optional {
+		ev.Decision = "deny"
+		sh.audit.emit(ev)
+		return &Denial{Subject: "login", Rule: RuleLandlock, Reason: "refused: " + msg}
+	}
+	ev.Decision, ev.Confined = "allow", "off"
+	sh.audit.emit(ev)
+	fmt.Fprintf(sh.stderr, "igrid: warning: %s; programs run without kernel confinement (the policy allows it)\r\n", msg)
+	sh.spec.Off, sh.strict.Off = true, true
+	sh.encodeSpecs()
+	return nil
+}
+
+// stdio is the process's stdin and stdout as one stream (the SSH channel).
+type stdio struct{}
+
+func (stdio) Read(b []byte) (int, error)  { return os.Stdin.Read(b) }
+func (stdio) Write(b []byte) (int, error) { return os.Stdout.Write(b) }
+func (stdio) Close() error                { return os.Stdout.Close() }

@@ -11,7 +11,12 @@ const (
 	RuleBuiltins    = "builtins"      // a shell builtin that could bypass the checks
 	RuleLiteral     = "literal-names" // a command name that is not a plain word
 	RulePath        = "paths"         // a command named by a path outside the allow-list
-	RuleWrite       = "write-areas"   // a redirection that writes outside the write areas
+	RuleWrite       = "write-areas"   // a write outside the write areas
+	RuleRead        = "read-areas"    // a read outside the read areas
+	RuleArguments   = "arguments"     // an option or argument the program's rules refuse
+	RuleSignature   = "signature"     // a user binary without a valid trusted signature
+	RuleAdmission   = "admission"     // the SAC refused to start the application
+	RuleLandlock    = "landlock"      // the kernel cannot confine as the policy requires
 	RuleSyntax      = "syntax"        // the line does not parse
 	RuleLanguage    = "language"      // a shell construct this class may not use
 )

@@ -12,32 +12,50 @@ import (
 	"syscall"
 	"time"
 
+	"github.com/igrid/igrid/gish/confine"
 	"mvdan.cc/sh/v3/expand"
 	"mvdan.cc/sh/v3/interp"
 )
 
 // passEnv are the variables a program GISH starts may inherit; everything
-// else (LD_*, PAGER, EDITOR, BASH_ENV, PYTHON*, GIT_* …) is dropped.
+// else (LD_*, PAGER, EDITOR, BASH_ENV, PYTHON*, GIT_* …) is dropped unless
+// the policy's Env names it.
 var passEnv = map[string]bool{
 	"HOME": true, "USER": true, "LOGNAME": true, "PATH": true, "TERM": true, "LANG": true,
 	"LC_ALL": true, "LC_CTYPE": true, "LC_MESSAGES": true, "TZ": true, "PWD": true,
-	"COLUMNS": true, "LINES": true, "IGRID_SESSION": true, "IGRID_NODE": true,
+	"COLUMNS": true, "LINES": true, "IGRID_SESSION": true, "IGRID_NODE": true, "TMPDIR": true,
 }
 
-// fixedEnv is always set for programs, whatever the user exported.
+// fixedEnv is set for programs whatever the user exported, unless the
+// policy's Env names the variable. SHELL=nologin also puts vim in
+// restricted mode.
 var fixedEnv = []string{"SHELL=/usr/sbin/nologin", "LESSSECURE=1"}
 
 // programEnv builds a program's environment from scratch out of the
 // shell's exported variables.
-func programEnv(env expand.Environ) []string {
+func (p *Policy) programEnv(env expand.Environ) []string {
 	var out []string
 	env.Each(func(name string, v expand.Variable) bool {
-		if v.Exported && v.IsSet() && passEnv[name] {
+		if v.Exported && v.IsSet() && (passEnv[name] || p.envAllowed(name)) {
 			out = append(out, name+"="+v.String())
 		}
 		return true
 	})
-	return append(out, fixedEnv...)
+	for _, kv := range fixedEnv {
+		if name, _, _ := strings.Cut(kv, "="); !p.envAllowed(name) {
+			out = append(out, kv)
+		}
+	}
+	return out
+}
+
+func (p *Policy) envAllowed(name string) bool {
+	for _, e := range p.Env {
+		if e == name || (strings.HasSuffix(e, "*") && strings.HasPrefix(name, e[:len(e)-1])) {
+			return true
+		}
+	}
+	return false
 }
 
 // callHandler sees every simple command after expansion, builtins
@@ -45,65 +63,181 @@ func programEnv(env expand.Environ) []string {
 func (sh *Shell) callHandler(ctx context.Context, args []string) ([]string, error) {
 	if _, ok := denyingBuiltins[args[0]]; ok {
 		_, err := sh.policy.CheckCommand(args[0], "")
+		sh.record(ModuleEAM, args, interp.HandlerCtx(ctx).Dir, err, "")
 		return nil, sh.deny(ctx, err)
+	}
+	switch args[0] {
+	case "jobs":
+		sh.jobsCmd(interp.HandlerCtx(ctx).Stdout, args[1:])
+		return []string{"true"}, nil
+	case "fg":
+		if err := sh.fgCmd(ctx, interp.HandlerCtx(ctx).Stdout, args[1:]); err != nil {
+			fmt.Fprintf(interp.HandlerCtx(ctx).Stderr, "gish: fg: %v\n", err)
+			return []string{"false"}, nil
+		}
+		return []string{"true"}, nil
 	}
 	if f, ok := sh.commands()[args[0]]; ok {
 		// GISH's own commands shadow the interpreter's builtins of that name.
 		if err := f(interp.HandlerCtx(ctx).Stdout, args[1:]); err != nil {
-			return nil, err
+			fmt.Fprintf(interp.HandlerCtx(ctx).Stderr, "gish: %s: %v\n", args[0], err)
+			return []string{"false"}, nil
 		}
 		return []string{"true"}, nil
 	}
 	return args, nil
 }
 
-// execHandler runs a program (not a builtin, not a function) after the
-// policy allowed its final name; GISH's own commands are answered here.
+// execHandler runs a program (not a builtin, not a function) after EAM,
+// UbAM and SAM allowed it, through the confinement helper.
 func (sh *Shell) execHandler(next interp.ExecHandlerFunc) interp.ExecHandlerFunc {
 	return func(ctx context.Context, args []string) error {
 		hc := interp.HandlerCtx(ctx)
-		real, err := sh.policy.CheckCommand(args[0], hc.Dir)
+		run, module, err := sh.decide(args, hc.Dir)
+		sh.record(module, args, hc.Dir, err, run.confined)
 		if err != nil {
 			return sh.deny(ctx, err)
 		}
-		return runProgram(ctx, hc, real, args)
+		return sh.runProgram(ctx, hc, run)
 	}
 }
 
-// deny reports a denial on the shell's stderr and turns it into exit
-// status 126, which stops the rest of an && list as bash would.
+// launch is a decided program start.
+type launch struct {
+	real     string
+	argv     []string
+	spec     *confine.Spec // nil: the session's normal confinement
+	confined string        // for the audit: landlock, strict, off
+}
+
+// decide applies EAM, UbAM and SAM to one final argv, in that order; the
+// module named is the one that decided.
+func (sh *Shell) decide(args []string, dir string) (launch, string, error) {
+	p := sh.policy
+	c, err := p.resolveCommand(args[0], dir)
+	if err != nil {
+		return launch{}, ModuleEAM, err
+	}
+	l := launch{real: c.real, argv: append([]string{c.name}, args[1:]...), confined: "landlock"}
+	if sh.spec.Off {
+		l.confined = "off"
+	}
+	if c.user {
+		mode, err := p.checkUserBinary(args[0], c.real)
+		if err != nil {
+			return launch{}, ModuleUbAM, err
+		}
+		l.argv[0] = args[0]
+		l.spec = sh.userSpec(c.real, mode == "strict")
+		if mode == "strict" {
+			l.confined = "strict"
+		}
+	} else if err := p.CheckArgs(c.name, args[1:], dir); err != nil {
+		return launch{}, ModuleEAM, err
+	}
+	if sh.cfg.SACSocket == "" {
+		return l, map[bool]string{true: ModuleUbAM, false: ModuleEAM}[c.user], nil
+	}
+	if err := sh.admit(c.name, l.argv); err != nil {
+		return launch{}, ModuleSAM, err
+	}
+	return l, ModuleSAM, nil
+}
+
+// record sends one decision to the audit stream.
+func (sh *Shell) record(module string, argv []string, dir string, err error, confined string) {
+	if sh.audit == nil {
+		return
+	}
+	ev := Event{Decision: "allow", Module: module, Argv: append([]string(nil), argv...), Cwd: dir, Confined: confined}
+	var d *Denial
+	if errors.As(err, &d) {
+		ev.Decision, ev.Rule, ev.Subject, ev.Reason = "deny", d.Rule, d.Subject, d.Reason
+	} else if err != nil {
+		ev.Decision, ev.Reason = "deny", err.Error()
+	}
+	sh.audit.emit(ev)
+}
+
+// deny reports a denial on the shell's stderr and halts the whole line
+// (a denied part stops what follows it, `;` included); Run turns
+// errHalted into status 126.
 func (sh *Shell) deny(ctx context.Context, err error) error {
 	sh.denied = true
 	fmt.Fprintf(interp.HandlerCtx(ctx).Stderr, "gish: %v\n", err)
-	return interp.ExitStatus(126)
+	return errHalted
 }
 
-// runProgram execs the real path directly (never through a shell), with a
-// rebuilt environment, in GISH's process group so Ctrl-C reaches it.
-func runProgram(ctx context.Context, hc interp.HandlerContext, real string, args []string) error {
-	cmd := exec.Command(real)
-	cmd.Args = args
-	cmd.Env = programEnv(hc.Env)
+// errHalted stops the interpreter after a denial (already reported).
+var errHalted = errors.New("gish: line halted by a denial")
+
+// helperExe is the binary that confines and execs in helper mode: this one.
+const helperExe = "/proc/self/exe"
+
+// runProgram starts the real path directly (never through a shell), with
+// a rebuilt environment, under the kernel confinement, and waits for it.
+func (sh *Shell) runProgram(ctx context.Context, hc interp.HandlerContext, l launch) error {
+	var cmd *exec.Cmd
+	var err error
+	var wait func() error
+	for delay := time.Millisecond; ; delay *= 2 {
+		cmd = sh.programCmd(hc, l)
+		wait, err = sh.start(cmd, l)
+		if !errors.Is(err, syscall.ETXTBSY) || delay > 300*time.Millisecond {
+			break
+		}
+		time.Sleep(delay) // a file just written is still open elsewhere
+	}
+	if err != nil {
+		fmt.Fprintf(hc.Stderr, "gish: %s: %v\n", l.argv[0], err)
+		return interp.ExitStatus(126)
+	}
+	return sh.waitJob(ctx, cmd, wait)
+}
+
+func (sh *Shell) programCmd(hc interp.HandlerContext, l launch) *exec.Cmd {
+	cmd := exec.Command(l.real)
+	cmd.Args = l.argv
+	if sh.policy.Landlock.Helper {
+		spec := l.spec
+		if spec == nil {
+			spec = &sh.spec
+		}
+		cmd = exec.Command(helperExe)
+		cmd.Args = confine.Argv(confine.Marker, spec.Encode(), l.real, l.argv)
+	}
+	cmd.Env = sh.policy.programEnv(hc.Env)
 	cmd.Dir = hc.Dir
 	cmd.Stdin, cmd.Stdout, cmd.Stderr = hc.Stdin, hc.Stdout, hc.Stderr
 	cmd.WaitDelay = time.Second
-	err := cmd.Start()
-	for delay := time.Millisecond; errors.Is(err, syscall.ETXTBSY) && delay < 300*time.Millisecond; delay *= 2 {
-		time.Sleep(delay)
-		cmd = cloneCmd(cmd)
-		err = cmd.Start()
+	sh.jobAttrs(cmd)
+	return cmd
+}
+
+// start starts cmd under its confinement: through the helper, or on a
+// thread restricted with the session's (or the launch's own) ruleset.
+func (sh *Shell) start(cmd *exec.Cmd, l launch) (func() error, error) {
+	if sh.policy.Landlock.Helper {
+		if err := cmd.Start(); err != nil {
+			return nil, err
+		}
+		return cmd.Wait, nil
+	}
+	rs, err := sh.ruleset()
+	if l.spec != nil {
+		rs, err = confine.NewRuleset(l.spec)
+		if err == nil {
+			defer rs.Close()
+		}
 	}
 	if err != nil {
-		fmt.Fprintf(hc.Stderr, "gish: %s: %v\n", args[0], err)
-		return interp.ExitStatus(126)
+		return nil, err
 	}
-	stop := context.AfterFunc(ctx, func() {
-		// Ctrl-C or Ctrl-Z at the prompt: interrupt, and wake it if stopped.
-		cmd.Process.Signal(os.Interrupt)
-		cmd.Process.Signal(syscall.SIGCONT)
-	})
-	defer stop()
-	err = cmd.Wait()
+	return rs.Start(cmd)
+}
+
+// exitStatus turns a Wait error into the shell's status.
+func exitStatus(err error) error {
 	var ee *exec.ExitError
 	switch {
 	case err == nil, errors.Is(err, exec.ErrWaitDelay):
@@ -117,27 +251,21 @@ func runProgram(ctx context.Context, hc interp.HandlerContext, real string, args
 	return err
 }
 
-func cloneCmd(c *exec.Cmd) *exec.Cmd {
-	n := exec.Command(c.Path)
-	n.Args, n.Env, n.Dir = c.Args, c.Env, c.Dir
-	n.Stdin, n.Stdout, n.Stderr, n.WaitDelay = c.Stdin, c.Stdout, c.Stderr, c.WaitDelay
-	return n
-}
-
-// openHandler governs redirections: reads as the kernel allows the
-// account, writes only inside the write areas.
+// openHandler governs redirections and every file the shell itself opens:
+// reads inside the read areas, writes inside the write areas, opened
+// beneath the area (os.Root) after the kernel's resolution.
 func (sh *Shell) openHandler(ctx context.Context, path string, flag int, perm os.FileMode) (io.ReadWriteCloser, error) {
-	if flag&(os.O_WRONLY|os.O_RDWR|os.O_CREATE|os.O_APPEND|os.O_TRUNC) != 0 {
-		if !filepath.IsAbs(path) {
-			path = filepath.Join(interp.HandlerCtx(ctx).Dir, path)
-		}
-		if err := sh.policy.CheckWrite(path); err != nil {
-			// A PathError is reported by the interpreter and fails only
-			// this command, as a refused open does in bash.
-			return nil, &os.PathError{Op: "gish", Path: path, Err: err}
-		}
+	if !filepath.IsAbs(path) {
+		path = filepath.Join(interp.HandlerCtx(ctx).Dir, path)
 	}
-	return interp.DefaultOpenHandler()(ctx, path, flag, perm)
+	f, err := sh.policy.open(path, flag, perm)
+	if err != nil && IsDenial(err) {
+		sh.record(ModuleEAM, []string{"open", path}, interp.HandlerCtx(ctx).Dir, err, "")
+		// A PathError is reported by the interpreter and fails only this
+		// command, as a refused open does in bash.
+		return nil, &os.PathError{Op: "gish", Path: path, Err: err}
+	}
+	return f, err
 }
 
 // shortHome shows dir with the home replaced by ~.

@@ -21,6 +21,10 @@ type ServerConfig struct {
 	// {"/proc/self/exe", "gish"}.
 	Exec   []string
 	Logger *slog.Logger
+	// Audit receives every access-control decision of every shell (the
+	// node agent publishes them on igrid.audit.<node>); they are logged
+	// either way. Called from one goroutine per shell.
+	Audit func(Event)
 }
 
 // Server is the SSH front door of one node: public-key logins of bound
@@ -57,8 +61,9 @@ func NewServer(cfg ServerConfig) (*Server, error) {
 		PublicKeyHandler: s.checkKey,
 		BannerHandler:    s.banner,
 		Version:          "igrid",
-		// Forwarding callbacks stay nil (denied); no subsystem handlers.
-		SubsystemHandlers: map[string]ssh.SubsystemHandler{},
+		// Forwarding callbacks stay nil (denied); the one subsystem is
+		// sftp, served by GISH as the dynamic account.
+		SubsystemHandlers: map[string]ssh.SubsystemHandler{SubsystemSFTP: s.handle},
 		RequestHandlers:   map[string]ssh.RequestHandler{},
 		ChannelHandlers:   map[string]ssh.ChannelHandler{"session": ssh.DefaultSessionHandler},
 	}

@@ -163,9 +163,9 @@ func TestServerExecAndSideDoors(t *testing.T) {
 		t.Error("remote port forwarding was allowed")
 	}
 	ss, _ := cl.NewSession()
-	if err := ss.RequestSubsystem("sftp"); err == nil {
+	if err := ss.RequestSubsystem("netconf"); err == nil {
 		if err := ss.Wait(); err == nil {
-			t.Error("sftp subsystem was offered")
+			t.Error("a subsystem other than sftp was offered")
 		}
 	}
 	// gliderlabs acknowledges an agent request but the server never opens
@@ -227,8 +227,14 @@ func TestServerPtyWarnAndEnd(t *testing.T) {
 	}
 	term.waitFor(t, "ann@tn:~ [")
 	if _, ok := s.b.Executables["stty"]; ok {
+		// The window change and the typed line travel separately; ask
+		// again until the new size has arrived.
 		ss.WindowChange(50, 100)
-		fmt.Fprintf(term.in, "stty size\n")
+		for i := 0; i < 50 && !strings.Contains(term.String(), "50 100"); i++ {
+			fmt.Fprintf(term.in, "stty size\n")
+			term.waitFor(t, "$ stty size\r\n")
+			time.Sleep(100 * time.Millisecond)
+		}
 		term.waitFor(t, "50 100")
 	}
 	s.Warn("s-srv", "session ends in 1m0s")

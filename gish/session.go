@@ -36,7 +36,7 @@ func (s *Server) handle(sess ssh.Session) {
 		sess.Exit(1)
 		return
 	}
-	if sess.Subsystem() != "" {
+	if sess.Subsystem() != "" && sess.Subsystem() != SubsystemSFTP {
 		fmt.Fprintf(sess.Stderr(), "igrid: subsystem %q is not offered\n", sess.Subsystem())
 		sess.Exit(1)
 		return
@@ -57,11 +57,33 @@ func (s *Server) runShell(sess ssh.Session, b *Binding) (int, error) {
 		Home: b.Home, Start: b.Start, End: b.End, Executables: b.Executables,
 		MaxProcesses: b.MaxProcesses, LimitProcesses: s.switchesUser(b),
 		Command: sess.RawCommand(), TTY: isPty, Term: ptyReq.Term,
+		Policy: b.Policy, SACSocket: b.SACSocket, Audit: true, Subsystem: sess.Subsystem(),
 	}
 	cmd, cfgW, err := s.command(b, cfg)
 	if err != nil {
 		return 1, err
 	}
+	auditR, auditW, err := os.Pipe()
+	if err != nil {
+		cfgW.Close()
+		return 1, err
+	}
+	cmd.ExtraFiles = append(cmd.ExtraFiles, auditW)
+	audited := make(chan struct{})
+	go func() {
+		defer close(audited)
+		readAudit(auditR, b, s.log, s.cfg.Audit)
+		auditR.Close()
+	}()
+	defer func() {
+		// The shell has exited: its events are in the pipe. Wait a little
+		// for them, never for a process that kept the pipe open.
+		select {
+		case <-audited:
+		case <-time.After(2 * time.Second):
+			auditR.Close()
+		}
+	}()
 	l := &liveShell{sess: sess}
 	if isPty {
 		err = l.startPty(cmd, ptyReq, winCh)
@@ -69,6 +91,7 @@ func (s *Server) runShell(sess ssh.Session, b *Binding) (int, error) {
 		err = l.startPipes(cmd)
 	}
 	cmd.ExtraFiles[0].Close()
+	auditW.Close()
 	if err != nil {
 		cfgW.Close()
 		return 1, err

@@ -9,9 +9,13 @@ import (
 	"os/signal"
 	"sort"
 	"strings"
+	"sync"
 	"syscall"
 	"time"
 
+	"github.com/igrid/igrid/gish/confine"
+	"github.com/igrid/igrid/gish/lineedit"
+	"golang.org/x/term"
 	"mvdan.cc/sh/v3/expand"
 	"mvdan.cc/sh/v3/interp"
 )
@@ -27,12 +31,27 @@ type Shell struct {
 	stderr io.Writer
 	now    func() time.Time
 	denied bool // a hook denied something during the current Run
+
+	spec, strict confine.Spec // programs' confinement; unsigned binaries'
+	audit        *auditor     // nil: decisions are not reported
+
+	rulesMu sync.Mutex       // pipelines start programs concurrently
+	rules   *confine.Ruleset // spec compiled; nil until first use
+	jobs    jobTable
 }
 
 // NewShell builds the interpreter for cfg reading from stdin.
 func NewShell(cfg ChildConfig, stdin *os.File, stdout, stderr io.Writer) (*Shell, error) {
-	sh := &Shell{cfg: cfg, stdin: stdin, stdout: stdout, stderr: stderr, now: time.Now,
-		policy: NewPolicy(cfg.Class, cfg.Executables, []string{cfg.Home})}
+	sh := &Shell{cfg: cfg, stdin: stdin, stdout: stdout, stderr: stderr, now: time.Now, policy: cfg.Policy}
+	if sh.policy == nil {
+		sh.policy = DefaultPolicy(cfg.Class, cfg.Executables, cfg.Home)
+	} else if err := sh.policy.prepare(); err != nil {
+		return nil, err
+	}
+	if cfg.LimitProcesses && cfg.MaxProcesses > 0 {
+		sh.policy.MaxProcesses = cfg.MaxProcesses
+	}
+	sh.buildSpecs()
 	r, err := interp.New(
 		interp.StdIO(stdin, stdout, stderr),
 		interp.Dir(cfg.Home),
@@ -40,6 +59,8 @@ func NewShell(cfg ChildConfig, stdin *os.File, stdout, stderr io.Writer) (*Shell
 		interp.CallHandler(sh.callHandler),
 		interp.ExecHandlers(sh.execHandler),
 		interp.OpenHandler(sh.openHandler),
+		interp.ReadDirHandler2(sh.readDirHandler),
+		interp.StatHandler(sh.statHandler),
 	)
 	if err != nil {
 		return nil, err
@@ -56,7 +77,9 @@ func (sh *Shell) initialEnv() []string {
 	}
 	return []string{"HOME=" + c.Home, "USER=" + c.Account, "LOGNAME=" + c.Account,
 		"PATH=/usr/local/bin:/usr/bin:/bin", "TERM=" + term, "LANG=C.UTF-8",
-		"IGRID_SESSION=" + c.SessionID, "IGRID_NODE=" + c.Node}
+		"IGRID_SESSION=" + c.SessionID, "IGRID_NODE=" + c.Node,
+		// Temporary files go where the class may write (gcc, sort, vim).
+		"TMPDIR=" + c.Home}
 }
 
 // Run parses, checks and runs one line or -c command. It returns the exit
@@ -67,12 +90,16 @@ func (sh *Shell) Run(ctx context.Context, line string) (int, bool) {
 		err = sh.policy.CheckLine(f, sh.runner.Dir)
 	}
 	if err != nil {
+		sh.record(ModuleEAM, []string{firstLine(line)}, sh.runner.Dir, err, "")
 		fmt.Fprintf(sh.stderr, "gish: %v\n", err)
 		return 126, false
 	}
 	sh.denied = false
 	err = sh.runner.Run(ctx, f)
 	st, isStatus := interp.IsExitStatus(err)
+	if errors.Is(err, errHalted) {
+		return 126, false
+	}
 	if err != nil && !isStatus {
 		if !errors.Is(err, context.Canceled) {
 			fmt.Fprintf(sh.stderr, "gish: %v\n", err)
@@ -85,37 +112,73 @@ func (sh *Shell) Run(ctx context.Context, line string) (int, bool) {
 }
 
 // Interactive runs the prompt loop until exit, end of input or the end of
-// the session. Ctrl-C stops the running command, not the shell.
+// the session. On a terminal lines are read with the line editor (history
+// in the home, completion of allowed commands and readable paths). Ctrl-C
+// stops the running command, not the shell.
 func (sh *Shell) Interactive() int {
 	intr := make(chan os.Signal, 4)
 	signal.Notify(intr, syscall.SIGINT, syscall.SIGQUIT, syscall.SIGTSTP)
 	defer signal.Stop(intr)
 	fmt.Fprintf(sh.stdout, "Welcome to GISH on %s, class %s. `help` lists what you may run.\r\n", sh.cfg.Node, sh.cfg.Class)
+	read := sh.lineReader()
 	status := 0
 	for {
-		fmt.Fprint(sh.stdout, sh.prompt())
-		line, err := readLine(sh.stdin)
+		line, err := read(sh.prompt())
+		if errors.Is(err, lineedit.ErrInterrupt) {
+			continue
+		}
 		if err != nil {
-			fmt.Fprint(sh.stdout, "\r\n")
 			return status
 		}
 		if strings.TrimSpace(line) == "" {
 			continue
 		}
+		drainSignals(intr) // a Ctrl-C typed at the prompt is not for this line
+		// The context ends only on Ctrl-C during the line, so that what
+		// the line left running with `&` keeps running after it.
 		ctx, cancel := context.WithCancel(context.Background())
+		lineDone := make(chan struct{})
 		go func() {
 			select {
 			case <-intr:
 				cancel()
-			case <-ctx.Done():
+			case <-lineDone:
 			}
 		}()
 		var exit bool
 		status, exit = sh.Run(ctx, line)
-		cancel()
+		close(lineDone)
 		if exit {
+			cancel()
 			return status
 		}
+	}
+}
+
+func drainSignals(ch chan os.Signal) {
+	for {
+		select {
+		case <-ch:
+		default:
+			return
+		}
+	}
+}
+
+// lineReader is the line editor on a terminal, plain reads otherwise.
+func (sh *Shell) lineReader() func(prompt string) (string, error) {
+	if sh.cfg.TTY && term.IsTerminal(int(sh.stdin.Fd())) {
+		ed := &lineedit.Editor{In: sh.stdin, Out: sh.stdout, Complete: sh.completer,
+			History: sh.openHistory(), MaxLine: MaxLine}
+		return ed.ReadLine
+	}
+	return func(prompt string) (string, error) {
+		fmt.Fprint(sh.stdout, prompt)
+		line, err := readLine(sh.stdin)
+		if err != nil {
+			fmt.Fprint(sh.stdout, "\r\n")
+		}
+		return line, err
 	}
 }
 
@@ -170,6 +233,7 @@ func (sh *Shell) commands() map[string]func(io.Writer, []string) error {
 	return map[string]func(io.Writer, []string) error{
 		"help":   sh.help,
 		"status": sh.status,
+		"check":  sh.check,
 	}
 }
 
@@ -181,7 +245,8 @@ func (sh *Shell) help(w io.Writer, _ []string) error {
 	sort.Strings(names)
 	fmt.Fprintf(w, "Class %s may run: %s\n", sh.cfg.Class, strings.Join(names, " "))
 	fmt.Fprintln(w, "Shell: pipelines, ;, &&, ||, $(…), variables, if/for/while/case, functions, redirections inside your home.")
-	fmt.Fprintln(w, "GISH commands: help, status, exit.")
+	fmt.Fprintln(w, "GISH commands: help, status, check cpu|memory|storage, exit.")
+	fmt.Fprintln(w, "Keys: ←/→, Ctrl-A/E/K/U/W, ↑/↓ history, Tab completes commands and paths, Ctrl-C stops the running command.")
 	return nil
 }
 
@@ -189,8 +254,18 @@ func (sh *Shell) status(w io.Writer, _ []string) error {
 	fmt.Fprintf(w, "session %s on %s as %s (class %s)\n", sh.cfg.SessionID, sh.cfg.Node, sh.cfg.Account, sh.cfg.Class)
 	fmt.Fprintf(w, "window: %s – %s, %s left\n", sh.cfg.Start.UTC().Format(time.RFC3339),
 		sh.cfg.End.UTC().Format(time.RFC3339), sh.left())
+	procs, cpu, disk := sh.usage()
+	limit := "unlimited"
 	if sh.cfg.MaxProcesses > 0 {
-		fmt.Fprintf(w, "process limit: %d\n", sh.cfg.MaxProcesses)
+		limit = fmt.Sprint(sh.cfg.MaxProcesses)
+	}
+	fmt.Fprintf(w, "processes: %d of %s\n", procs, limit)
+	fmt.Fprintf(w, "cpu: %.1f s used by this shell's processes\n", cpu)
+	fmt.Fprintf(w, "disk: %.1f MiB in %s\n", float64(disk)/(1<<20), sh.cfg.Home)
+	if abi := confine.ABI(); sh.policy.Landlock.Off || sh.spec.Off {
+		fmt.Fprintf(w, "confinement: off (kernel Landlock ABI %d)\n", abi)
+	} else {
+		fmt.Fprintf(w, "confinement: Landlock ABI %d\n", abi)
 	}
 	return nil
 }

@@ -13,6 +13,10 @@ command -v useradd >/dev/null 2>&1 || need+=(passwd)
 command -v pkill >/dev/null 2>&1 || need+=(procps)
 command -v chromium >/dev/null 2>&1 || need+=(chromium)
 compgen -G '/usr/lib/postgresql/*/bin/initdb' >/dev/null || need+=(postgresql)
+# gish: the escape suite runs the example classes' programs for real.
+for p in vim:vim less:less bc:bc git:git gcc:gcc make:make python3:python3 mawk:mawk; do
+  [ -x "/usr/bin/${p%%:*}" ] || need+=("${p#*:}")
+done
 if [ ${#need[@]} -eq 0 ]; then exit 0; fi
 if [ "$(id -u)" -ne 0 ]; then
   echo "test-deps: missing ${need[*]}; not root, so the tests that need them will skip" >&2

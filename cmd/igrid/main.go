@@ -31,7 +31,7 @@ func rootCmd() *cobra.Command {
 	}
 	root.PersistentFlags().String("api", "", "DRM API URL (default: $IGRID_API, saved login, or .igrid-dev/dev.json)")
 	root.PersistentFlags().String("token", "", "API token (default: $IGRID_TOKEN, saved login, or .igrid-dev/dev.json)")
-	root.AddCommand(devCmd(), drmCmd(), nodeCmd(), aggregatorCmd(), gishCmd(), loginCmd(), sessionCmd(), policyCmd(), versionCmd())
+	root.AddCommand(devCmd(), drmCmd(), nodeCmd(), aggregatorCmd(), gishCmd(), loginCmd(), sessionCmd(), policyCmd(), signCmd(), versionCmd())
 	addBench(root, benchSchedCmd())
 	return root
 }
