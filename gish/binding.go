@@ -24,6 +24,10 @@ type Binding struct {
 	// SACSocket is the node agent's admission-control socket GISH asks
 	// before starting an application; empty means no SAM.
 	SACSocket string
+	// PolicyFile, when set, is a JSON Policy the node rewrites when the
+	// class's policy changes; GISH re-reads it before each command line,
+	// so a running session follows a reload at its next command.
+	PolicyFile string
 }
 
 // Authorizer is the node agent's view of its sessions.

@@ -30,6 +30,8 @@ type ChildConfig struct {
 	Policy *Policy `json:",omitempty"`
 	// SACSocket is the node agent's admission socket (SAM); empty: none.
 	SACSocket string `json:",omitempty"`
+	// PolicyFile is re-read before each line when it changes (Binding).
+	PolicyFile string `json:",omitempty"`
 	// Audit says fd 4 is the audit pipe to the SSH server.
 	Audit bool `json:",omitempty"`
 	// Subsystem is "sftp" for a file-transfer channel; empty for a shell.

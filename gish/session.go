@@ -57,7 +57,7 @@ func (s *Server) runShell(sess ssh.Session, b *Binding) (int, error) {
 		Home: b.Home, Start: b.Start, End: b.End, Executables: b.Executables,
 		MaxProcesses: b.MaxProcesses, LimitProcesses: s.switchesUser(b),
 		Command: sess.RawCommand(), TTY: isPty, Term: ptyReq.Term,
-		Policy: b.Policy, SACSocket: b.SACSocket, Audit: true, Subsystem: sess.Subsystem(),
+		Policy: b.Policy, SACSocket: b.SACSocket, PolicyFile: b.PolicyFile, Audit: true, Subsystem: sess.Subsystem(),
 	}
 	cmd, cfgW, err := s.command(b, cfg)
 	if err != nil {

@@ -35,6 +35,8 @@ type Shell struct {
 	spec, strict confine.Spec // programs' confinement; unsigned binaries'
 	audit        *auditor     // nil: decisions are not reported
 
+	polStamp policyStamp // of cfg.PolicyFile as last read
+
 	rulesMu sync.Mutex       // pipelines start programs concurrently
 	rules   *confine.Ruleset // spec compiled; nil until first use
 	jobs    jobTable
@@ -85,6 +87,7 @@ func (sh *Shell) initialEnv() []string {
 // Run parses, checks and runs one line or -c command. It returns the exit
 // status and whether the shell should exit.
 func (sh *Shell) Run(ctx context.Context, line string) (int, bool) {
+	sh.refreshPolicy()
 	f, err := Parse(line)
 	if err == nil {
 		err = sh.policy.CheckLine(f, sh.runner.Dir)

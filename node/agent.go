@@ -107,7 +107,7 @@ func (a *Agent) Start() error {
 	}
 	srv, err := gish.NewServer(gish.ServerConfig{
 		Addr: a.cfg.SSHAddr, HostKeyPEM: key, Authorizer: a, Exec: a.cfg.GishExec,
-		Logger: a.log.With("component", "ssh"),
+		Logger: a.log.With("component", "ssh"), Audit: a.publishAudit,
 	})
 	if err != nil {
 		return fmt.Errorf("node %s: ssh server: %w", a.cfg.Name, err)

@@ -98,17 +98,25 @@ func (a *Agent) startSession(st *proto.StartSession) (proto.CommandReply, error)
 
 // newSession is the node's record of a started (or re-adopted) session.
 func (a *Agent) newSession(st *proto.StartSession, class *policies.Class, keys []gossh.PublicKey, acct *accounts.Account) *session {
-	return &session{
+	pol, polFile, err := a.writeSessionPolicy(st.SessionID, class.Name, acct.Home)
+	if err != nil {
+		// GISH then enforces gish.DefaultPolicy for the class: still the
+		// allow-list and Landlock, without the class's extra rules.
+		a.log.Error("session policy file", "session", st.SessionID, "err", err)
+	}
+	s := &session{
 		binding: &gish.Binding{
 			SessionID: st.SessionID, User: st.User, Account: acct.Name, Class: class.Name,
 			Node: a.cfg.Name, Home: acct.Home, UID: acct.UID, GID: acct.GID,
 			Start: st.Start, End: st.End, Executables: a.executables(class.Name),
 			MaxProcesses: minNonZero(st.SLA.MaxProcesses, class.Session.MaxProcesses), AuthorizedKeys: keys,
+			Policy: pol, PolicyFile: polFile, SACSocket: a.SACSocket(),
 		},
 		reply: proto.CommandReply{Account: acct.Name, Connect: proto.Connect{
 			SSH: &proto.SSHConnect{Host: a.cfg.SSHHost, Port: a.sshPort, User: st.User},
 		}},
 	}
+	return s
 }
 
 // checkStart validates a StartSession without changing anything.
@@ -172,6 +180,7 @@ func (a *Agent) endSession(id, why string) error {
 	a.ssh.EndSession(id)
 	// GMMA first: it kills what is in the session cgroup and removes it;
 	// then the account's files are saved and the account is cleaned.
+	a.removeSessionPolicy(id)
 	gerr := a.gmma.sessionEnded(id)
 	err := errors.Join(gerr, a.finishSession(id, s.binding.User, s.binding.Home))
 	if err != nil {

@@ -40,6 +40,12 @@ type testNode struct {
 // startNode starts an agent named "tn" with the testdata policies.
 func startNode(t *testing.T) *testNode {
 	t.Helper()
+	return startNodeWith(t, "testdata/policies")
+}
+
+// startNodeWith starts the test agent on the policy directory dir.
+func startNodeWith(t *testing.T, policiesDir string) *testNode {
+	t.Helper()
 	ns, err := bus.StartEmbedded(bus.EmbeddedConfig{Port: -1})
 	if err != nil {
 		t.Fatal(err)
@@ -53,7 +59,7 @@ func startNode(t *testing.T) *testNode {
 	a, err := New(Config{
 		Name: "tn", Cluster: "test", NATSURL: ns.URL(), SSHAddr: "127.0.0.1:0",
 		HomeRoot: filepath.Join(dir, "homes"), DataDir: filepath.Join(dir, "data"),
-		PoliciesDir: "testdata/policies", AccountTag: randomTag(t),
+		PoliciesDir: policiesDir, AccountTag: randomTag(t),
 		Heartbeat: 100 * time.Millisecond, RemoveAccounts: true, Logger: testLogger(t),
 	})
 	if err != nil {

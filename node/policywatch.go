@@ -45,6 +45,7 @@ func (a *Agent) startPolicyWatch() error {
 	a.watcher.Subscribe(func(set *policies.Set) {
 		a.log.Info("policies reloaded", "classes", len(set.Names()))
 		a.applyPolicy(set)
+		a.refreshSessionPolicies()
 	})
 	return a.watcher.Start()
 }

@@ -143,6 +143,15 @@ func (g *Grid) startNodes(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
+	// Dynamic accounts reach their session's policy file and the SAC
+	// socket below each node's data directory: traversable, not listable.
+	nodesDir := filepath.Join(g.cfg.DataDir, "nodes")
+	if err := os.MkdirAll(nodesDir, 0o711); err != nil {
+		return err
+	}
+	if err := os.Chmod(nodesDir, 0o711); err != nil {
+		return err
+	}
 	for i := 0; i < g.cfg.Nodes; i++ {
 		name := NodeName(i)
 		sshAddr := "127.0.0.1:0"

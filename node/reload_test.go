@@ -1,0 +1,139 @@
+package node
+
+import (
+	"bytes"
+	"fmt"
+	"io"
+	"os"
+	"path/filepath"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	gossh "golang.org/x/crypto/ssh"
+)
+
+// TestPolicyReloadReachesRunningShell edits the class file under a running
+// agent: the GISH prompt that is already open refuses the removed command
+// at its next line; a broken edit is rejected whole and the last good
+// rules stay in force.
+func TestPolicyReloadReachesRunningShell(t *testing.T) {
+	dir := t.TempDir()
+	for _, f := range []string{"tbase.yaml", "tworker.yaml"} {
+		b, err := os.ReadFile(filepath.Join("testdata/policies", f))
+		if err != nil {
+			t.Fatal(err)
+		}
+		os.WriteFile(filepath.Join(dir, f), b, 0o644)
+	}
+	n := startNodeWith(t, dir)
+	now := time.Now()
+	if r := n.request(t, n.startCmd("s-reload", "rita", now.Add(-time.Second), now.Add(time.Hour))); r.Error != "" {
+		t.Fatal(r.Error)
+	}
+	defer n.end(t, "s-reload")
+	cl, err := n.dial("rita")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer cl.Close()
+	term := openPrompt(t, cl)
+	term.line(t, "ls -d . && echo ls-ran", "\nls-ran")
+
+	tworker := filepath.Join(dir, "tworker.yaml")
+	orig, _ := os.ReadFile(tworker)
+	tight := strings.Replace(string(orig), "executables:\n  - ls\n", "", 1)
+	replaceFile(t, tworker, tight)
+	checkFor(t, 10*time.Second, func() error {
+		out := term.line(t, "ls -d .", "$ ")
+		if !strings.Contains(out, `"ls" is not allowed for class tworker`) {
+			return fmt.Errorf("ls after its removal: %q", out)
+		}
+		return nil
+	})
+
+	replaceFile(t, tworker, tight+"\nsession: [broken\n")
+	checkFor(t, 10*time.Second, func() error {
+		if n.watcher.LastError() == nil {
+			return fmt.Errorf("the broken edit was not reported")
+		}
+		return nil
+	})
+	if out := term.line(t, "ls -d .; id -u && echo id-ran", "$ "); !strings.Contains(out, "not allowed") || strings.Contains(out, "\nid-ran") {
+		t.Errorf("after a broken edit the last good rules should hold (ls denied, whole line refused): %q", out)
+	}
+	term.line(t, "id -u && echo id-ran", "\nid-ran")
+}
+
+func replaceFile(t *testing.T, path, text string) {
+	t.Helper()
+	if err := os.WriteFile(path+".new", []byte(text), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.Rename(path+".new", path); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// prompt is an interactive GISH over SSH with its output collected.
+type prompt struct {
+	mu  sync.Mutex
+	buf bytes.Buffer
+	in  io.Writer
+}
+
+func (p *prompt) Write(b []byte) (int, error) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	return p.buf.Write(b)
+}
+
+func (p *prompt) text() string {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	return p.buf.String()
+}
+
+func openPrompt(t *testing.T, cl *gossh.Client) *prompt {
+	t.Helper()
+	ss, err := cl.NewSession()
+	if err != nil {
+		t.Fatal(err)
+	}
+	p := &prompt{}
+	ss.Stdout, ss.Stderr = p, p
+	if p.in, err = ss.StdinPipe(); err != nil {
+		t.Fatal(err)
+	}
+	if err := ss.RequestPty("xterm", 40, 120, gossh.TerminalModes{gossh.ECHO: 0}); err != nil {
+		t.Fatal(err)
+	}
+	if err := ss.Shell(); err != nil {
+		t.Fatal(err)
+	}
+	checkFor(t, 10*time.Second, func() error {
+		if !strings.Contains(p.text(), "$ ") {
+			return fmt.Errorf("no prompt: %q", p.text())
+		}
+		return nil
+	})
+	return p
+}
+
+// line types a line and returns what the shell printed until want shows
+// after it.
+func (p *prompt) line(t *testing.T, line, want string) string {
+	t.Helper()
+	start := len(p.text())
+	fmt.Fprintf(p.in, "%s\r", line)
+	var got string
+	checkFor(t, 10*time.Second, func() error {
+		got = p.text()[start:]
+		if !strings.Contains(got, want) {
+			return fmt.Errorf("after %q: %q, want %q", line, got, want)
+		}
+		return nil
+	})
+	return got
+}
