@@ -24,7 +24,11 @@ type ServerConfig struct {
 	// Audit receives every access-control decision of every shell (the
 	// node agent publishes them on igrid.audit.<node>); they are logged
 	// either way. Called from one goroutine per shell.
-	Audit func(Event)
+	// OnShellStart, when set, runs for every GISH process after it started
+	// and before it reads its config (e.g. to put it in the session's
+	// cgroup); an error refuses the shell.
+	OnShellStart func(sessionID string, pid int) error
+	Audit        func(Event)
 }
 
 // Server is the SSH front door of one node: public-key logins of bound

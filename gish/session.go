@@ -97,6 +97,17 @@ func (s *Server) runShell(sess ssh.Session, b *Binding) (int, error) {
 		return 1, err
 	}
 	l.pid = cmd.Process.Pid
+	// GISH waits for its config before it runs anything, so a process
+	// placed here has every descendant in the same place (the session
+	// cgroup): no window in which a fork escapes it.
+	if s.cfg.OnShellStart != nil {
+		if err := s.cfg.OnShellStart(b.SessionID, l.pid); err != nil {
+			cfgW.Close()
+			killSession(l.pid)
+			cmd.Wait()
+			return 1, err
+		}
+	}
 	json.NewEncoder(cfgW).Encode(cfg)
 	cfgW.Close()
 	s.add(b.SessionID, l)

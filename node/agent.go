@@ -108,6 +108,7 @@ func (a *Agent) Start() error {
 	srv, err := gish.NewServer(gish.ServerConfig{
 		Addr: a.cfg.SSHAddr, HostKeyPEM: key, Authorizer: a, Exec: a.cfg.GishExec,
 		Logger: a.log.With("component", "ssh"), Audit: a.publishAudit,
+		OnShellStart: a.joinSessionCgroup,
 	})
 	if err != nil {
 		return fmt.Errorf("node %s: ssh server: %w", a.cfg.Name, err)

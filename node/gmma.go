@@ -318,3 +318,17 @@ func EnforcePolicyOf(c *policies.Class) gmma.EnforcePolicy {
 	p.BandwidthAct = wide(bw)
 	return p
 }
+
+// joinSessionCgroup puts a just-started GISH (and so everything it will
+// start) into the session's cgroup. Without a cgroup (not root, or GMMA
+// off) there is nothing to join.
+func (a *Agent) joinSessionCgroup(id string, pid int) error {
+	g, ok := a.SessionCgroup(id)
+	if !ok {
+		return nil
+	}
+	if err := g.Add(pid); err != nil {
+		return fmt.Errorf("session %s: join cgroup: %w", id, err)
+	}
+	return nil
+}

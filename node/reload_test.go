@@ -137,3 +137,34 @@ func (p *prompt) line(t *testing.T, line, want string) string {
 	})
 	return got
 }
+
+// TestShellInSessionCgroup: GISH and what it starts are in the session's
+// cgroup from their first instruction on.
+func TestShellInSessionCgroup(t *testing.T) {
+	if os.Geteuid() != 0 {
+		t.Skip("needs root: session cgroups are made by a root node agent")
+	}
+	n := startNode(t)
+	now := time.Now()
+	if r := n.request(t, n.startCmd("s-cgjoin", "cora", now.Add(-time.Second), now.Add(time.Hour))); r.Error != "" {
+		t.Fatal(r.Error)
+	}
+	defer n.end(t, "s-cgjoin")
+	g, ok := n.SessionCgroup("s-cgjoin")
+	if !ok {
+		t.Skip("no session cgroup on this machine")
+	}
+	cl, err := n.dial("cora")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer cl.Close()
+	ss, _ := cl.NewSession()
+	out, err := ss.Output("cat /proc/self/cgroup")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !strings.Contains(string(out), "s-cgjoin") {
+		t.Errorf("a program of the session runs outside its cgroup %s: %s", g.Dir(), out)
+	}
+}
