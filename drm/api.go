@@ -32,6 +32,8 @@ func (s *Server) routes() http.Handler {
 	mux.HandleFunc("POST /api/v1/sessions/{id}/extend", s.authed(s.handleExtend))
 	mux.HandleFunc("GET /api/v1/profiles", s.authed(s.handleProfiles))
 	mux.HandleFunc("GET /api/v1/nodes", s.authed(s.handleNodes))
+	mux.HandleFunc("GET /api/v1/policies/classes", s.authed(s.handlePolicyClasses))
+	mux.HandleFunc("GET /api/v1/admin/policies", s.authed(s.handlePolicyStatus))
 	mux.HandleFunc("/api/v1/", func(w http.ResponseWriter, r *http.Request) {
 		writeError(w, http.StatusNotFound, "not_found", "no route "+r.Method+" "+r.URL.Path)
 	})

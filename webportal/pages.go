@@ -17,6 +17,9 @@ import (
 type page struct {
 	User     string
 	Error    string
+	// PolicyProblems, for administrators, are the problems of the last
+	// rejected policy edit (the last good set is still in force).
+	PolicyProblems []string
 	Sessions []sessionRow
 	Nodes    []proto.NodeStatus
 	Form     map[string]string
@@ -63,6 +66,15 @@ func (p *Portal) load(ctx context.Context, c *client.Client) (*page, error) {
 		return nil, err
 	}
 	pg := &page{User: me.Name, Nodes: nodes}
+	if me.Admin {
+		if st, err := c.PolicyStatus(ctx); err == nil {
+			for _, pr := range st.Problems {
+				pg.PolicyProblems = append(pg.PolicyProblems, fmt.Sprintf("%s:%d: %s: %s", pr.File, pr.Line, pr.Key, pr.Message))
+			}
+		} else {
+			p.cfg.Logger.Warn("policy status", "err", err)
+		}
+	}
 	for i := len(ss) - 1; i >= 0; i-- { // newest first
 		row := sessionRow{Session: ss[i]}
 		if s := ss[i].Connect.SSH; s != nil && ss[i].State == proto.StateRunning {

@@ -5,6 +5,8 @@ import (
 	"fmt"
 	"io"
 	"net/http"
+	"net/http/cookiejar"
+	"net/url"
 	"os"
 	"path/filepath"
 	"strings"
@@ -55,6 +57,18 @@ func TestPolicyHotReloadInDRM(t *testing.T) {
 	if err := ask(3 * time.Hour); err == nil || !strings.Contains(err.Error(), "at most 2h") {
 		t.Errorf("after a broken edit the last good limit (2h) is gone: %v", err)
 	}
+	admin := client.New(g.Info.APIURL, g.Info.AdminToken)
+	st, err := admin.PolicyStatus(ctx)
+	if err != nil || len(st.Problems) == 0 || !strings.Contains(st.Problems[0].File, "engineering.yaml") || st.Problems[0].Line == 0 {
+		t.Errorf("admin policy status = %+v, %v; want the broken file and line", st, err)
+	}
+	if _, err := c.PolicyStatus(ctx); err == nil {
+		t.Error("a non-admin read the policy status")
+	}
+	if page := portalPage(t, g, g.Info.AdminUser, g.Info.AdminPassword); !strings.Contains(page, `id="policy-errors"`) ||
+		!strings.Contains(page, "engineering.yaml") {
+		t.Errorf("the portal does not show the rejected edit to the admin: %.400s", page)
+	}
 	if err := ask(time.Hour); err != nil {
 		t.Errorf("1h under the kept 2h limit: %v", err)
 	}
@@ -88,4 +102,18 @@ func metric(t *testing.T, g *Grid, name string) float64 {
 		}
 	}
 	return -1
+}
+
+// portalPage logs in to the portal as user and returns the home page.
+func portalPage(t *testing.T, g *Grid, user, password string) string {
+	t.Helper()
+	jar, _ := cookiejar.New(nil)
+	hc := &http.Client{Jar: jar}
+	resp, err := hc.PostForm(g.Info.PortalURL+"login", url.Values{"name": {user}, "password": {password}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	b, _ := io.ReadAll(resp.Body)
+	return string(b)
 }
