@@ -15,14 +15,14 @@ import (
 
 // page is the data of the main page.
 type page struct {
-	User     string
-	Error    string
+	User  string
+	Error string
 	// PolicyProblems, for administrators, are the problems of the last
 	// rejected policy edit (the last good set is still in force).
 	PolicyProblems []string
-	Sessions []sessionRow
-	Nodes    []proto.NodeStatus
-	Form     map[string]string
+	Sessions       []sessionRow
+	Nodes          []proto.NodeStatus
+	Form           map[string]string
 }
 
 type sessionRow struct {
