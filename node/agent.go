@@ -25,14 +25,16 @@ import (
 //
 // Lock order: keys (per session) before mu.
 type Agent struct {
-	cfg      Config
-	log      *slog.Logger
-	src      policies.Source   // the policy set in force; ask at every decision
-	watcher  *policies.Watcher // non-nil when the agent reloads PoliciesDir itself
-	accounts *accounts.Manager
-	data     *gss.Cache // nil: no GSS, homes start empty (UseGSS)
-	load     *loadSampler
-	info     proto.NodeInfo
+	cfg     Config
+	log     *slog.Logger
+	src     policies.Source   // the policy set in force; ask at every decision
+	watcher *policies.Watcher // non-nil when the agent reloads PoliciesDir itself
+	// subscriber is non-nil when the policies come from the DRM over NATS.
+	subscriber *policies.Subscriber
+	accounts   *accounts.Manager
+	data       *gss.Cache // nil: no GSS, homes start empty (UseGSS)
+	load       *loadSampler
+	info       proto.NodeInfo
 
 	ssh     *gish.Server
 	sshPort int
@@ -59,7 +61,7 @@ func New(cfg Config) (*Agent, error) {
 	if err := cfg.setDefaults(); err != nil {
 		return nil, err
 	}
-	src, watcher, err := openPolicies(cfg)
+	src, watcher, subscriber, nc, err := openPolicies(cfg)
 	if err != nil {
 		return nil, err
 	}
@@ -77,7 +79,7 @@ func New(cfg Config) (*Agent, error) {
 		return nil, fmt.Errorf("node %s: capacity: %w", cfg.Name, err)
 	}
 	a := &Agent{
-		cfg: cfg, log: log, src: src, watcher: watcher, info: info,
+		cfg: cfg, log: log, src: src, watcher: watcher, subscriber: subscriber, nc: nc, info: info,
 		accounts: accounts.NewManager(accounts.Config{HomeRoot: cfg.HomeRoot, Tag: cfg.AccountTag, Logger: log}),
 		load:     &loadSampler{fs: fs, homeRoot: cfg.HomeRoot},
 		sessions: map[string]*session{}, ended: map[string]endedSession{},
@@ -123,7 +125,10 @@ func (a *Agent) Start() error {
 	if err := a.adopt(); err != nil {
 		return fmt.Errorf("node %s: re-adopt sessions: %w", a.cfg.Name, err)
 	}
-	if a.nc, err = bus.Connect(a.cfg.NATSURL, "igrid-node-"+a.cfg.Name); err != nil {
+	if a.nc == nil {
+		a.nc, err = bus.Connect(a.cfg.NATSURL, "igrid-node-"+a.cfg.Name)
+	}
+	if err != nil {
 		return fmt.Errorf("node %s: %w", a.cfg.Name, err)
 	}
 	if a.sub, err = a.nc.Subscribe(bus.CommandSubject(a.cfg.Name), a.onCommand); err != nil {

@@ -25,6 +25,9 @@ type Config struct {
 	// Policies is the class policy set; when nil it is loaded from PoliciesDir.
 	Policies    *policies.Set
 	PoliciesDir string
+	// PoliciesFromDRM takes the policy sets the DRM publishes over NATS
+	// instead of reading a directory (nodes without the DRM's filesystem).
+	PoliciesFromDRM bool
 	// AccountTag makes account names unique per node on one machine (dev).
 	AccountTag string
 	// Heartbeat is the heartbeat period; default 2s.
@@ -59,7 +62,7 @@ func (c *Config) setDefaults() error {
 	if c.NATSURL == "" || c.HomeRoot == "" || c.DataDir == "" {
 		return fmt.Errorf("node %s: NATSURL, HomeRoot and DataDir are required", c.Name)
 	}
-	if c.Policies == nil && c.PoliciesDir == "" {
+	if c.Policies == nil && c.PoliciesDir == "" && !c.PoliciesFromDRM {
 		return fmt.Errorf("node %s: Policies or PoliciesDir is required", c.Name)
 	}
 	if c.SSHAddr == "" {

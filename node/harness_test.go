@@ -46,6 +46,13 @@ func startNode(t *testing.T) *testNode {
 // startNodeWith starts the test agent on the policy directory dir.
 func startNodeWith(t *testing.T, policiesDir string) *testNode {
 	t.Helper()
+	return startNodeOpts(t, func(_ *bus.Embedded, c *Config) { c.PoliciesDir = policiesDir })
+}
+
+// startNodeOpts starts the test agent with its config changed by opt,
+// which may also use the NATS server first (e.g. to publish policies).
+func startNodeOpts(t *testing.T, opt func(*bus.Embedded, *Config)) *testNode {
+	t.Helper()
 	ns, err := bus.StartEmbedded(bus.EmbeddedConfig{Port: -1})
 	if err != nil {
 		t.Fatal(err)
@@ -56,12 +63,14 @@ func startNodeWith(t *testing.T, policiesDir string) *testNode {
 	for d := dir; d != os.TempDir() && d != "/"; d = filepath.Dir(d) {
 		os.Chmod(d, 0o711)
 	}
-	a, err := New(Config{
+	cfg := Config{
 		Name: "tn", Cluster: "test", NATSURL: ns.URL(), SSHAddr: "127.0.0.1:0",
 		HomeRoot: filepath.Join(dir, "homes"), DataDir: filepath.Join(dir, "data"),
-		PoliciesDir: policiesDir, AccountTag: randomTag(t),
+		AccountTag: randomTag(t),
 		Heartbeat: 100 * time.Millisecond, RemoveAccounts: true, Logger: testLogger(t),
-	})
+	}
+	opt(ns, &cfg)
+	a, err := New(cfg)
 	if err != nil {
 		t.Fatal(err)
 	}

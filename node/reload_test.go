@@ -3,6 +3,9 @@ package node
 import (
 	"bytes"
 	"fmt"
+	"github.com/igrid/igrid/internal/bus"
+	"github.com/igrid/igrid/policies"
+	"github.com/nats-io/nats.go"
 	"io"
 	"os"
 	"path/filepath"
@@ -167,4 +170,65 @@ func TestShellInSessionCgroup(t *testing.T) {
 	if !strings.Contains(string(out), "s-cgjoin") {
 		t.Errorf("a program of the session runs outside its cgroup %s: %s", g.Dir(), out)
 	}
+}
+
+// TestPoliciesFromDRM: a node without the policy directory runs the set
+// the DRM publishes over NATS, and a running GISH follows a new one at
+// its next line.
+func TestPoliciesFromDRM(t *testing.T) {
+	var pub *policies.Publisher
+	var nc *nats.Conn
+	n := startNodeOpts(t, func(ns *bus.Embedded, c *Config) {
+		var err error
+		if nc, err = bus.Connect(ns.URL(), "test-drm-policies"); err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(nc.Close)
+		pub = policies.NewPublisher(nc, testLogger(t))
+		set, err := policies.LoadDir("testdata/policies")
+		if err == nil {
+			err = pub.Start()
+		}
+		if err == nil {
+			err = pub.Publish(set)
+		}
+		if err != nil {
+			t.Fatal(err)
+		}
+		c.PoliciesFromDRM = true
+	})
+	t.Cleanup(pub.Shutdown)
+	now := time.Now()
+	if r := n.request(t, n.startCmd("s-dist", "dina", now.Add(-time.Second), now.Add(time.Hour))); r.Error != "" {
+		t.Fatal(r.Error)
+	}
+	defer n.end(t, "s-dist")
+	cl, err := n.dial("dina")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer cl.Close()
+	term := openPrompt(t, cl)
+	term.line(t, "ls -d . && echo ls-ran", "\nls-ran")
+
+	dir := t.TempDir()
+	for _, f := range []string{"tbase.yaml", "tworker.yaml"} {
+		b, _ := os.ReadFile(filepath.Join("testdata/policies", f))
+		os.WriteFile(filepath.Join(dir, f), b, 0o644)
+	}
+	orig, _ := os.ReadFile(filepath.Join(dir, "tworker.yaml"))
+	os.WriteFile(filepath.Join(dir, "tworker.yaml"), []byte(strings.Replace(string(orig), "executables:\n  - ls\n", "", 1)), 0o644)
+	set, err := policies.LoadDir(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := pub.Publish(set); err != nil {
+		t.Fatal(err)
+	}
+	checkFor(t, 10*time.Second, func() error {
+		if out := term.line(t, "ls -d .", "$ "); !strings.Contains(out, `"ls" is not allowed for class tworker`) {
+			return fmt.Errorf("ls after the DRM dropped it: %q", out)
+		}
+		return nil
+	})
 }
