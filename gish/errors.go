@@ -12,6 +12,7 @@ const (
 	RuleLiteral     = "literal-names" // a command name that is not a plain word
 	RulePath        = "paths"         // a command named by a path outside the allow-list
 	RuleWrite       = "write-areas"   // a write outside the write areas
+	RuleDenyFiles   = "deny-files"    // a file the policy denies, even inside an area
 	RuleRead        = "read-areas"    // a read outside the read areas
 	RuleArguments   = "arguments"     // an option or argument the program's rules refuse
 	RuleSignature   = "signature"     // a user binary without a valid trusted signature

@@ -73,6 +73,9 @@ func isDev(real string) bool {
 
 // CheckWrite decides whether path may be opened for writing.
 func (p *Policy) CheckWrite(path string) error {
+	if err := p.checkDenied(path, true); err != nil {
+		return err
+	}
 	if p.beneath(path, p.WriteAreas) != beneathNo {
 		return nil
 	}
@@ -91,6 +94,9 @@ func (p *Policy) CheckWrite(path string) error {
 // CheckRead decides whether path may be read. A path that does not exist
 // is not refused here (there is nothing to read; the program reports it).
 func (p *Policy) CheckRead(path string) error {
+	if err := p.checkDenied(path, false); err != nil {
+		return err
+	}
 	if b := p.beneath(path, p.WriteAreas); b != beneathNo {
 		return nil
 	}
@@ -159,4 +165,38 @@ func (p *Policy) open(path string, flag int, perm os.FileMode) (io.ReadWriteClos
 func isUserBinary(real string) bool {
 	st, err := os.Stat(real)
 	return err == nil && st.Mode().IsRegular() && st.Mode()&0o111 != 0
+}
+
+// checkDenied refuses a path (as given, and as the kernel resolves it)
+// that matches one of the class's denied files: deny beats allow, also
+// inside an allowed area. "DIR/**" denies everything below DIR.
+func (p *Policy) checkDenied(path string, write bool) error {
+	if len(p.DenyFiles) == 0 {
+		return nil
+	}
+	cands := []string{filepath.Clean(path)}
+	resolve := kernelPath
+	if write {
+		resolve = resolveForWrite
+	}
+	if real, err := resolve(path); err == nil {
+		cands = append(cands, real)
+	}
+	for _, pat := range p.DenyFiles {
+		for _, c := range cands {
+			if denyMatch(pat, c) {
+				return &Denial{Subject: path, Rule: RuleDenyFiles,
+					Reason: fmt.Sprintf("is denied to class %s (account.files.deny: %s)", p.Class, pat)}
+			}
+		}
+	}
+	return nil
+}
+
+func denyMatch(pat, path string) bool {
+	if dir, ok := strings.CutSuffix(pat, "/**"); ok {
+		return path == dir || strings.HasPrefix(path, dir+"/")
+	}
+	ok, _ := filepath.Match(pat, path)
+	return ok
 }

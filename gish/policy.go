@@ -28,6 +28,10 @@ type Policy struct {
 	// ReadAreas may be read (not executed); WriteAreas may be read and
 	// written. Absolute; symlinks are resolved when the policy is indexed.
 	ReadAreas, WriteAreas []string
+	// DenyFiles are absolute path patterns refused for reading and writing
+	// even inside an area ("DIR/**": everything below DIR); EAM enforces
+	// them (Landlock areas cannot carve holes).
+	DenyFiles []string `json:",omitempty"`
 	// ExecHelpers are further files the allowed programs may execve (a
 	// compiler's cc1, as, ld), never named on the command line.
 	ExecHelpers []string `json:",omitempty"`

@@ -17,14 +17,21 @@ import (
 // gish.DefaultPolicy (the shipped argument rules of known programs, the
 // system read areas, the home writable) and adding the class's own rules:
 // file areas, argument rules, the environment allow-list, trusted signers
-// and what to do with unsigned user binaries. Denied file patterns inside
-// allowed areas are not expressible as Landlock areas and stay with the
-// policy engine's Decide (see gish/README.md).
+// what to do with unsigned user binaries, and denied files (which EAM
+// refuses even inside an area; Landlock areas cannot carve holes).
 func gishPolicy(c *policies.Class, exes map[string]string, home string) *gish.Policy {
 	p := gish.DefaultPolicy(c.Name, exes, home)
 	p.ReadAreas = appendAreas(p.ReadAreas, c.Account.Read, home)
 	p.WriteAreas = appendAreas(p.WriteAreas, c.Account.Write, home)
 	p.Env = append(p.Env, c.Account.Env...)
+	for _, pat := range c.Account.DenyFiles {
+		if pat == "~" || strings.HasPrefix(pat, "~/") {
+			pat = home + pat[1:]
+		}
+		if filepath.IsAbs(pat) {
+			p.DenyFiles = append(p.DenyFiles, pat)
+		}
+	}
 	for prog, r := range c.Account.Arguments {
 		name := filepath.Base(prog)
 		if _, ok := exes[name]; !ok {

@@ -67,7 +67,7 @@ func startNodeOpts(t *testing.T, opt func(*bus.Embedded, *Config)) *testNode {
 		Name: "tn", Cluster: "test", NATSURL: ns.URL(), SSHAddr: "127.0.0.1:0",
 		HomeRoot: filepath.Join(dir, "homes"), DataDir: filepath.Join(dir, "data"),
 		AccountTag: randomTag(t),
-		Heartbeat: 100 * time.Millisecond, RemoveAccounts: true, Logger: testLogger(t),
+		Heartbeat:  100 * time.Millisecond, RemoveAccounts: true, Logger: testLogger(t),
 	}
 	opt(ns, &cfg)
 	a, err := New(cfg)

@@ -198,7 +198,7 @@ func (g *v1Group) Delete() error {
 	if err := g.Kill(ctx); err != nil {
 		return err
 	}
-	if err := g.cg.Delete(); err != nil {
+	if err := deleteRetry(ctx, g.cg.Delete, g.killOnce); err != nil {
 		return fmt.Errorf("cgroup v1 %s: delete: %w", g.name, err)
 	}
 	for _, d := range g.dirs {

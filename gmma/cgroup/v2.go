@@ -158,7 +158,7 @@ func (g *v2Group) Delete() error {
 	if err := g.Kill(ctx); err != nil {
 		return err
 	}
-	if err := g.m.Delete(); err != nil {
+	if err := deleteRetry(ctx, g.m.Delete, func() error { return nil }); err != nil {
 		return fmt.Errorf("cgroup v2 %s: delete: %w", g.name, err)
 	}
 	// Remove the parent too when no other session uses it.

@@ -1,0 +1,45 @@
+package node
+
+import (
+	"path/filepath"
+	"slices"
+	"testing"
+
+	"github.com/igrid/igrid/policies"
+)
+
+// TestGishPolicyFromExamples maps the shipped engineering class onto what
+// GISH enforces.
+func TestGishPolicyFromExamples(t *testing.T) {
+	set, err := policies.LoadDir("../policies/examples")
+	if err != nil {
+		t.Fatal(err)
+	}
+	c, _ := set.Class("engineering")
+	exes, _ := set.Executables("engineering")
+	home := "/home/igeng01"
+	p := gishPolicy(c, exes, home)
+	if !slices.Contains(p.DenyFiles, home+"/.ssh/**") || !slices.Contains(p.DenyFiles, "/etc/shadow") {
+		t.Errorf("deny files %v lack base's ~/.ssh/** and /etc/shadow", p.DenyFiles)
+	}
+	if !slices.Contains(p.WriteAreas, home) || !slices.Contains(p.WriteAreas, "/tmp") {
+		t.Errorf("write areas %v, want the home and /tmp", p.WriteAreas)
+	}
+	if !slices.Contains(p.Env, "EDITOR") || !slices.Contains(p.Env, "TZ") {
+		t.Errorf("env allow-list %v lacks EDITOR (engineering) or TZ (base)", p.Env)
+	}
+	if _, ok := exes["vim"]; ok {
+		r := p.Programs["vim"]
+		if r == nil || !slices.Contains(r.DenyPrefix, "+") || !slices.Contains(r.Deny, "-c") {
+			t.Errorf("vim rules %+v, want +cmd and -c refused", r)
+		}
+	}
+	if p.Unsigned != "confine" {
+		t.Errorf("unsigned = %q, want engineering's confine", p.Unsigned)
+	}
+	for _, a := range p.ReadAreas {
+		if a == filepath.Clean("/usr/bin") {
+			t.Errorf("read areas include /usr/bin: %v", p.ReadAreas)
+		}
+	}
+}
