@@ -209,6 +209,9 @@ func (s *Server) Start() error {
 	if err := s.startPolicies(nc); err != nil {
 		s.log.Error("policy distribution", "err", err)
 	}
+	if _, err := s.subscribeProfiles(nc); err != nil {
+		s.log.Error("profile ingest", "err", err)
+	}
 	s.log.Info("drm started", "addr", ln.Addr().String(), "nats", s.cfg.NATSURL, "default_class", s.cfg.DefaultClass)
 	return nil
 }

@@ -63,7 +63,7 @@ func (a *Agent) startGMMA() error {
 		Conn: a.nc, Logger: g.log}); err != nil {
 		return err
 	}
-	g.pred = gmma.NewPredictor(gmma.PredictorConfig{MaxChange: 0.2})
+	g.pred = gmma.NewPredictor(gmma.PredictorConfig{MaxChange: 0.2, Write: a.publishProfile})
 	if g.enf, err = gmma.NewEnforcer(gmma.EnforcerConfig{Node: a.cfg.Name, Conn: a.nc, Logger: g.log,
 		OnAct: g.metrics.Acted,
 		Hooks: gmma.Hooks{
@@ -331,4 +331,17 @@ func (a *Agent) joinSessionCgroup(id string, pid int) error {
 		return fmt.Errorf("session %s: join cgroup: %w", id, err)
 	}
 	return nil
+}
+
+// publishProfile sends a profile the predictor moved to the DRM, whose
+// profile store feeds admission and SAC estimates grid-wide.
+func (a *Agent) publishProfile(p sac.Profile) error {
+	if a.nc == nil {
+		return nil
+	}
+	b, err := json.Marshal(p)
+	if err != nil {
+		return err
+	}
+	return a.nc.Publish(bus.ProfileSubject, b)
 }

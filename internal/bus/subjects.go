@@ -46,3 +46,7 @@ func token(s string) string {
 		return r
 	}, s)
 }
+
+// ProfileSubject carries the application profiles node predictors learn
+// (sac.Profile as JSON); the DRM folds them into its profile store.
+const ProfileSubject = "igrid.gmma.profile"
