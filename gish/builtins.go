@@ -22,7 +22,7 @@ var safeBuiltins = map[string]bool{
 	"false": true, "test": true, "[": true, ":": true, "read": true, "shift": true,
 	"unset": true, "export": true, "local": true, "declare": true, "typeset": true,
 	"readonly": true, "let": true, "type": true, "return": true, "break": true,
-	"continue": true, "help": true, "status": true, "check": true, "jobs": true, "fg": true,
+	"continue": true, "help": true, "status": true, "check": true, "jobs": true, "fg": true, "bg": true,
 }
 
 func isSafeBuiltin(name string) bool { return safeBuiltins[name] }

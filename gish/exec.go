@@ -70,9 +70,13 @@ func (sh *Shell) callHandler(ctx context.Context, args []string) ([]string, erro
 	case "jobs":
 		sh.jobsCmd(interp.HandlerCtx(ctx).Stdout, args[1:])
 		return []string{"true"}, nil
-	case "fg":
-		if err := sh.fgCmd(ctx, interp.HandlerCtx(ctx).Stdout, args[1:]); err != nil {
-			fmt.Fprintf(interp.HandlerCtx(ctx).Stderr, "gish: fg: %v\n", err)
+	case "fg", "bg":
+		f := sh.fgCmd
+		if args[0] == "bg" {
+			f = sh.bgCmd
+		}
+		if err := f(ctx, interp.HandlerCtx(ctx).Stdout, args[1:]); err != nil {
+			fmt.Fprintf(interp.HandlerCtx(ctx).Stderr, "gish: %s: %v\n", args[0], err)
 			return []string{"false"}, nil
 		}
 		return []string{"true"}, nil
@@ -182,7 +186,11 @@ func (sh *Shell) runProgram(ctx context.Context, hc interp.HandlerContext, l lau
 	var wait func() error
 	for delay := time.Millisecond; ; delay *= 2 {
 		cmd = sh.programCmd(hc, l)
+		sh.jc.attrs(cmd.SysProcAttr, sh.inBackground(hc.Pos))
 		wait, err = sh.start(cmd, l)
+		if err != nil {
+			sh.jc.abandoned()
+		}
 		if !errors.Is(err, syscall.ETXTBSY) || delay > 300*time.Millisecond {
 			break
 		}
@@ -192,7 +200,8 @@ func (sh *Shell) runProgram(ctx context.Context, hc interp.HandlerContext, l lau
 		fmt.Fprintf(hc.Stderr, "gish: %s: %v\n", l.argv[0], err)
 		return interp.ExitStatus(126)
 	}
-	return sh.waitJob(ctx, cmd, wait)
+	pg := sh.jc.started(cmd.SysProcAttr, cmd.Process.Pid)
+	return sh.waitJob(ctx, cmd, wait, pg)
 }
 
 func (sh *Shell) programCmd(hc interp.HandlerContext, l launch) *exec.Cmd {

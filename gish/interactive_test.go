@@ -61,6 +61,34 @@ func TestInteractiveShell(t *testing.T) {
 	for _, want := range []string{"memory:", "cpu:", "storage " + home, "processes:", "confinement:"} {
 		term.waitFor(t, want)
 	}
+	// Job control: Ctrl-C reaches the foreground line only, Ctrl-Z stops
+	// it and gives the prompt back, bg and fg resume it.
+	typ("sleep 302 &\r")
+	waitCmdline(t, s.b.UID, "sleep\x00302", true)
+	typ("sleep 303\r")
+	waitCmdline(t, s.b.UID, "sleep\x00303", true)
+	typ("\x03")
+	waitCmdline(t, s.b.UID, "sleep\x00303", false)
+	waitCmdline(t, s.b.UID, "sleep\x00302", true) // the background job lives on
+	typ("sleep 304; echo after-304\r")
+	waitCmdline(t, s.b.UID, "sleep\x00304", true)
+	typ("\x1a")
+	term.waitFor(t, "Stopped  sleep 304")
+	term.waitFor(t, "after-304") // the rest of the line goes on, as in bash
+	typ("jobs\r")
+	term.waitFor(t, "stopped  sleep 304")
+	typ("bg\r")
+	term.waitFor(t, "sleep 304 &")
+	typ("fg\r")
+	term.waitFor(t, "\nsleep 304\r\n")
+	typ("\x03")
+	waitCmdline(t, s.b.UID, "sleep\x00304", false)
+	typ("echo still-here\r")
+	term.waitFor(t, "\nstill-here")
+	typ("fg\r") // the background sleep 302, now in the foreground
+	term.waitFor(t, "\nsleep 302\r\n")
+	typ("\x03")
+	waitCmdline(t, s.b.UID, "sleep\x00302", false)
 	typ("sleep 301 &\r")
 	waitProc(t, s.b.UID, "sleep", true)
 	typ("jobs\r")
@@ -87,6 +115,34 @@ func checkFor(t *testing.T, cond func() bool) {
 	for !cond() {
 		if time.Now().After(deadline) {
 			t.Fatal("condition not met in 10s")
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+}
+
+// waitCmdline waits until a process of uid whose command line contains
+// sub exists (or not).
+func waitCmdline(t *testing.T, uid uint32, sub string, want bool) {
+	t.Helper()
+	deadline := time.Now().Add(10 * time.Second)
+	for {
+		found := false
+		ents, _ := os.ReadDir("/proc")
+		for _, e := range ents {
+			b, err := os.ReadFile("/proc/" + e.Name() + "/cmdline")
+			st, err2 := os.Stat("/proc/" + e.Name())
+			if err != nil || err2 != nil || !strings.Contains(string(b), sub) {
+				continue
+			}
+			if own, ok := fileUID(st); ok && own == uid {
+				found = true
+			}
+		}
+		if found == want {
+			return
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("process %q of uid %d present=%v, want %v", sub, uid, found, want)
 		}
 		time.Sleep(20 * time.Millisecond)
 	}

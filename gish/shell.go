@@ -40,6 +40,10 @@ type Shell struct {
 	rulesMu sync.Mutex       // pipelines start programs concurrently
 	rules   *confine.Ruleset // spec compiled; nil until first use
 	jobs    jobTable
+	jc      *jobControl
+	// lineCancel ends the running line (a Ctrl-C that killed its job).
+	lineCancel context.CancelFunc
+	bgSpans    [][2]uint // the running line's `… &` statements
 }
 
 // NewShell builds the interpreter for cfg reading from stdin.
@@ -54,6 +58,7 @@ func NewShell(cfg ChildConfig, stdin *os.File, stdout, stderr io.Writer) (*Shell
 		sh.policy.MaxProcesses = cfg.MaxProcesses
 	}
 	sh.buildSpecs()
+	sh.jc = newJobControl(cfg.TTY && cfg.Command == "" && cfg.Subsystem == "", stdin)
 	r, err := interp.New(
 		interp.StdIO(stdin, stdout, stderr),
 		interp.Dir(cfg.Home),
@@ -88,6 +93,7 @@ func (sh *Shell) initialEnv() []string {
 // status and whether the shell should exit.
 func (sh *Shell) Run(ctx context.Context, line string) (int, bool) {
 	sh.refreshPolicy()
+	sh.jc.newLine()
 	f, err := Parse(line)
 	if err == nil {
 		err = sh.policy.CheckLine(f, sh.runner.Dir)
@@ -98,6 +104,7 @@ func (sh *Shell) Run(ctx context.Context, line string) (int, bool) {
 		return 126, false
 	}
 	sh.denied = false
+	sh.bgSpans = backgroundSpans(f)
 	err = sh.runner.Run(ctx, f)
 	st, isStatus := interp.IsExitStatus(err)
 	if errors.Is(err, errHalted) {
@@ -140,6 +147,7 @@ func (sh *Shell) Interactive() int {
 		// The context ends only on Ctrl-C during the line, so that what
 		// the line left running with `&` keeps running after it.
 		ctx, cancel := context.WithCancel(context.Background())
+		sh.lineCancel = cancel
 		lineDone := make(chan struct{})
 		go func() {
 			select {
@@ -151,6 +159,7 @@ func (sh *Shell) Interactive() int {
 		var exit bool
 		status, exit = sh.Run(ctx, line)
 		close(lineDone)
+		sh.jc.take() // the prompt is GISH's again, whatever the line left
 		if exit {
 			cancel()
 			return status
