@@ -232,17 +232,26 @@ func (sh *Shell) start(cmd *exec.Cmd, l launch) (func() error, error) {
 		}
 		return cmd.Wait, nil
 	}
-	rs, err := sh.ruleset()
 	if l.spec != nil {
-		rs, err = confine.NewRuleset(l.spec)
-		if err == nil {
-			defer rs.Close()
+		rs, err := confine.NewRuleset(l.spec)
+		if err != nil {
+			return nil, err
 		}
+		defer rs.Close()
+		return rs.Start(cmd)
 	}
+	rs, err := sh.ruleset()
 	if err != nil {
 		return nil, err
 	}
-	return rs.Start(cmd)
+	wait, err := rs.StartShared(cmd)
+	if errors.Is(err, confine.ErrRetired) {
+		// A policy reload replaced the ruleset since we looked it up.
+		if rs, err = sh.ruleset(); err == nil {
+			wait, err = rs.StartShared(cmd)
+		}
+	}
+	return wait, err
 }
 
 // exitStatus turns a Wait error into the shell's status.

@@ -21,6 +21,9 @@ type SACRequest struct {
 type SACReply struct {
 	Allow  bool   `json:"allow"`
 	Reason string `json:"reason"`
+	// Message is the SAC's sentence with the numbers (parameter, current,
+	// estimate, limit); Reason its short code.
+	Message string `json:"message,omitempty"`
 }
 
 // sacTimeout bounds one admission round trip; no answer is a deny.
@@ -62,7 +65,12 @@ func (sh *Shell) admit(app string, argv []string) error {
 	}
 	if !rep.Allow {
 		why := rep.Reason
-		if why == "" {
+		switch {
+		case rep.Message != "" && why != "":
+			why = rep.Message + " (" + why + ")"
+		case rep.Message != "":
+			why = rep.Message
+		case why == "":
 			why = "no reason given"
 		}
 		return &Denial{Subject: app, Rule: RuleAdmission, Reason: "was refused by admission control: " + why}

@@ -5,6 +5,7 @@ import (
 	"os"
 	"os/exec"
 	"runtime"
+	"sync"
 	"syscall"
 
 	ll "github.com/landlock-lsm/go-landlock/landlock/syscall"
@@ -19,6 +20,9 @@ import (
 type Ruleset struct {
 	fd  int // -1 when Landlock is off
 	off bool
+
+	wmu sync.Mutex // w, and fd against Close
+	w   *worker
 }
 
 // NewRuleset compiles s. With s.Off it confines nothing but no_new_privs.
@@ -82,7 +86,12 @@ func (r *Ruleset) add(path string, file, dir uint64) error {
 
 // Close releases the ruleset.
 func (r *Ruleset) Close() {
-	if r != nil && r.fd >= 0 {
+	if r == nil {
+		return
+	}
+	r.wmu.Lock()
+	defer r.wmu.Unlock()
+	if r.fd >= 0 {
 		unix.Close(r.fd)
 		r.fd = -1
 	}
