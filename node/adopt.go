@@ -119,3 +119,25 @@ func (a *Agent) readopt(l accounts.Lease, now time.Time) bool {
 		"account", acct.Name, "end", st.Start.End.UTC().Format(time.RFC3339))
 	return true
 }
+
+// rewatchAdopted gives the sessions re-adopted after a restart their
+// session cgroup (the existing one, which the killed agent left) and GMMA
+// agents again, so they are policed and their cgroup goes at their end.
+// The account's processes are moved back in by GMMA's adoption sweep.
+func (a *Agent) rewatchAdopted() {
+	for _, id := range a.sessionIDs() {
+		s := a.getSession(id)
+		st, err := a.loadSession(id)
+		if s == nil || err != nil {
+			continue
+		}
+		class, ok := a.policy().Class(s.binding.Class)
+		if !ok {
+			continue
+		}
+		b := s.binding
+		if err := a.gmma.sessionStarted(id, b.UID, b.GID, b.Home, &st.Start, class); err != nil {
+			a.log.Error("re-adopted session: cgroup and agents", "session", id, "err", err)
+		}
+	}
+}

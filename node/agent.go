@@ -137,6 +137,7 @@ func (a *Agent) Start() error {
 	if err := a.startGMMA(); err != nil {
 		return fmt.Errorf("node %s: gmma: %w", a.cfg.Name, err)
 	}
+	a.rewatchAdopted()
 	a.started = true
 	a.wg.Add(1)
 	go func() {

@@ -178,6 +178,12 @@ func TestAgentKilledAndRestarted(t *testing.T) {
 	if _, err := os.Stat(filepath.Join(c.DataDir, "sessions", "s-crash.json")); !os.IsNotExist(err) {
 		t.Errorf("session state left after the end: %v", err)
 	}
+	// The killed agent's session cgroup is taken over and removed at the end.
+	for _, d := range []string{"/sys/fs/cgroup/pids/igrid/s-crash", "/sys/fs/cgroup/igrid/s-crash", "/sys/fs/cgroup/unified/igrid/s-crash"} {
+		if _, err := os.Stat(d); err == nil {
+			t.Errorf("session cgroup %s left after the end", d)
+		}
+	}
 }
 
 // newKeys gives n an SSH key pair the way startNode does.
