@@ -40,6 +40,9 @@ type ArgRule struct {
 	SingleDash bool `json:",omitempty"`
 	// DenyPrefix refuses operands that start so ("+" for vim +cmd).
 	DenyPrefix []string `json:",omitempty"`
+	// AllowOperands, when set, are the only operands accepted: shell-style
+	// patterns ("status", "*.service"), as the policy's allow_patterns.
+	AllowOperands []string `json:",omitempty"`
 	// DenyPatterns are regular expressions refused in any argument
 	// (awk 'BEGIN{system("sh")}').
 	DenyPatterns []string `json:",omitempty"`
@@ -226,8 +229,20 @@ func (c *argCheck) operand(a string) error {
 			return c.deny(firstLine(a), "starts with "+pre+", which makes "+c.prog+" run commands")
 		}
 	}
+	if len(c.r.AllowOperands) > 0 && !matchAny(c.r.AllowOperands, a) {
+		return c.deny(firstLine(a), "is not among the arguments "+c.prog+" accepts here ("+strings.Join(c.r.AllowOperands, ", ")+")")
+	}
 	c.operands = append(c.operands, a)
 	return nil
+}
+
+func matchAny(pats []string, a string) bool {
+	for _, p := range pats {
+		if ok, _ := filepath.Match(p, a); ok {
+			return true
+		}
+	}
+	return false
 }
 
 // paths checks the collected operands and path options against the areas.

@@ -77,6 +77,7 @@ func mergeArgRule(base *gish.ArgRule, r policies.ArgRules) *gish.ArgRule {
 		out.Deny = append([]string(nil), base.Deny...)
 		out.DenyPrefix = append([]string(nil), base.DenyPrefix...)
 		out.DenyPatterns = append([]string(nil), base.DenyPatterns...)
+		out.AllowOperands = append([]string(nil), base.AllowOperands...)
 	}
 	for _, o := range r.DenyOptions {
 		if strings.HasPrefix(o, "+") {
@@ -91,6 +92,7 @@ func mergeArgRule(base *gish.ArgRule, r policies.ArgRules) *gish.ArgRule {
 	for _, g := range r.DenyPatterns {
 		out.DenyPatterns = append(out.DenyPatterns, globRegexp(g))
 	}
+	out.AllowOperands = append(out.AllowOperands, r.AllowPatterns...)
 	return &out
 }
 

@@ -43,3 +43,25 @@ func TestGishPolicyFromExamples(t *testing.T) {
 		}
 	}
 }
+
+// TestGishPolicyAllowPatterns: sysadmin-base's systemctl may only be given
+// the listed operands; GISH refuses anything else with the rule.
+func TestGishPolicyAllowPatterns(t *testing.T) {
+	set, err := policies.LoadDir("../policies/examples")
+	if err != nil {
+		t.Fatal(err)
+	}
+	c, _ := set.Class("sysadmin-base")
+	exes := map[string]string{"systemctl": "/usr/bin/systemctl"}
+	p := gishPolicy(c, exes, "/home/igsys01")
+	r := p.Programs["systemctl"]
+	if r == nil || len(r.AllowOperands) == 0 {
+		t.Fatalf("systemctl rules %+v lack the allowed operands", r)
+	}
+	if err := p.CheckArgs("systemctl", []string{"status", "ssh.service"}, "/"); err != nil {
+		t.Errorf("systemctl status ssh.service: %v", err)
+	}
+	if err := p.CheckArgs("systemctl", []string{"start", "ssh.service"}, "/"); err == nil {
+		t.Error("systemctl start was allowed; only the listed operands may pass")
+	}
+}
