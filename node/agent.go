@@ -9,6 +9,7 @@ import (
 	"os"
 	"strconv"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/igrid/igrid/accounts"
@@ -42,10 +43,15 @@ type Agent struct {
 	sub     *nats.Subscription
 	stop    chan struct{}
 	seq     uint64 // heartbeat sequence, touched only by the heartbeat loop
-	keys    keyedMutex
-	wg      sync.WaitGroup
-	started bool
-	gmma    *gmmaNode // GMMA agents, SAC and /metrics (node/gmma.go)
+	// cachedUsers (fresh GSS caches here) and when they were read; touched
+	// only by the heartbeat loop.
+	cachedUsers []string
+	cachedAt    time.Time
+	cacheMoved  atomic.Bool // a session ended or started: re-read at the next beat
+	keys        keyedMutex
+	wg          sync.WaitGroup
+	started     bool
+	gmma        *gmmaNode // GMMA agents, SAC and /metrics (node/gmma.go)
 
 	mu       sync.Mutex
 	closing  bool
@@ -97,8 +103,8 @@ func (a *Agent) Accounts() *accounts.Manager { return a.accounts }
 // Start creates the account pools, starts the SSH server and the NATS
 // loops, and publishes a first heartbeat. It does not block.
 func (a *Agent) Start() error {
-	if err := a.createPools(); err != nil {
-		return err
+	if err := a.applyPolicy(a.policy()); err != nil {
+		return fmt.Errorf("node %s: account pools: %w", a.cfg.Name, err)
 	}
 	if err := a.startPolicyWatch(); err != nil {
 		return fmt.Errorf("node %s: %w", a.cfg.Name, err)
@@ -151,21 +157,6 @@ func (a *Agent) Start() error {
 	}()
 	a.log.Info("node agent started", "ssh", srv.Addr(), "nats", a.cfg.NATSURL,
 		"privileged", a.accounts.Privileged(), "cores", a.info.CPU.Cores, "memory_mb", a.info.MemoryMB)
-	return nil
-}
-
-// createPools makes the account pool of every class that has a prefix.
-func (a *Agent) createPools() error {
-	set := a.policy()
-	for _, name := range set.Names() {
-		c, _ := set.Class(name)
-		if c.AccountPool.Prefix == "" {
-			continue
-		}
-		if err := a.accounts.EnsurePool(name, c.AccountPool.Prefix, poolSize(c)); err != nil {
-			return fmt.Errorf("node %s: account pool: %w", a.cfg.Name, err)
-		}
-	}
 	return nil
 }
 

@@ -63,8 +63,8 @@ func (a *Agent) startSession(st *proto.StartSession) (proto.CommandReply, error)
 	if err != nil {
 		return proto.CommandReply{}, err
 	}
-	if err := a.ensurePool(class); err != nil {
-		return proto.CommandReply{}, err
+	if class.AccountPool.Prefix == "" {
+		return proto.CommandReply{}, fmt.Errorf("class %s has no account pool on this node (its policy sets no account_pool.prefix)", class.Name)
 	}
 	acct, err := a.accounts.BindUser(class.Name, st.SessionID, st.User)
 	if err != nil {
@@ -152,15 +152,6 @@ func (a *Agent) checkStart(st *proto.StartSession, now time.Time) (*policies.Cla
 	return class, keys, nil
 }
 
-// ensurePool makes sure the class has its account pool (made at Start for
-// every class with a prefix; this covers none).
-func (a *Agent) ensurePool(c *policies.Class) error {
-	if c.AccountPool.Prefix == "" {
-		return fmt.Errorf("class %s has no account pool on this node (its policy sets no account_pool.prefix)", c.Name)
-	}
-	return a.accounts.EnsurePool(c.Name, c.AccountPool.Prefix, poolSize(c))
-}
-
 func poolSize(c *policies.Class) int {
 	if c.AccountPool.Size > 0 {
 		return c.AccountPool.Size
@@ -183,6 +174,7 @@ func (a *Agent) endSession(id, why string) error {
 	a.removeSessionPolicy(id)
 	gerr := a.gmma.sessionEnded(id)
 	err := errors.Join(gerr, a.finishSession(id, s.binding.User, s.binding.Home))
+	a.cacheMoved.Store(true)
 	if err != nil {
 		err = fmt.Errorf("end %s: %w", id, err)
 	}

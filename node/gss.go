@@ -80,20 +80,34 @@ func (a *Agent) saveData(id, user, home string) error {
 // whose account is reserved here, and those whose cached files here are
 // the latest version in GSS. Both sorted, without repeats.
 func (a *Agent) Affinity(ctx context.Context) (reserved, cached []string, err error) {
+	cached, err = a.freshCachedUsers(ctx)
+	return a.reservedUsers(), cached, err
+}
+
+// reservedUsers are the users whose account is reserved here, sorted, once.
+func (a *Agent) reservedUsers() []string {
+	var out []string
 	for _, r := range a.accounts.Reserved() {
-		reserved = append(reserved, r.User)
+		out = append(out, r.User)
 	}
-	if a.data != nil {
-		var users []gss.CachedUser
-		users, err = a.data.Users(ctx)
-		for _, u := range users {
-			if u.Fresh {
-				cached = append(cached, u.User)
-			}
+	slices.Sort(out)
+	return slices.Compact(out)
+}
+
+// freshCachedUsers are the users whose cached files here are the latest
+// version in GSS.
+func (a *Agent) freshCachedUsers(ctx context.Context) ([]string, error) {
+	if a.data == nil {
+		return nil, nil
+	}
+	users, err := a.data.Users(ctx)
+	var out []string
+	for _, u := range users {
+		if u.Fresh {
+			out = append(out, u.User)
 		}
 	}
-	slices.Sort(reserved)
-	return slices.Compact(reserved), cached, err
+	return out, err
 }
 
 // ReservationSweep is how often expired account reservations are freed.

@@ -2,6 +2,7 @@ package node
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"os"
 	"path/filepath"
@@ -78,13 +79,13 @@ func (a *Agent) executables(class string) map[string]string {
 	return exes
 }
 
-// startPolicyWatch starts reloading and applies each new set to the
-// account pools (grown, shrunk only by free accounts) and hold times.
+// startPolicyWatch starts reloading and applies each new set.
 func (a *Agent) startPolicyWatch() error {
-	a.applyPolicy(a.policy())
 	onSet := func(set *policies.Set) {
 		a.log.Info("policies reloaded", "classes", len(set.Names()))
-		a.applyPolicy(set)
+		if err := a.applyPolicy(set); err != nil {
+			a.log.Error("account pools after policy reload", "err", err)
+		}
 		a.refreshSessionPolicies()
 	}
 	switch {
@@ -97,16 +98,18 @@ func (a *Agent) startPolicyWatch() error {
 	return nil
 }
 
-func (a *Agent) applyPolicy(set *policies.Set) {
-	if err := a.ReconcilePools(set); err != nil {
-		a.log.Error("account pools after policy load", "err", err)
-	}
+// applyPolicy brings the account pools (grown, shrunk only by free
+// accounts) and hold times to set. Pools are made here, at start and on a
+// reload, never on the session path.
+func (a *Agent) applyPolicy(set *policies.Set) error {
+	errs := []error{a.ReconcilePools(set)}
 	for _, name := range set.Names() {
 		c, _ := set.Class(name)
 		if err := a.SetHold(name, time.Duration(c.AccountPool.Hold)); err != nil {
-			a.log.Error("reserved-account hold", "class", name, "err", err)
+			errs = append(errs, fmt.Errorf("class %s: hold: %w", name, err))
 		}
 	}
+	return errors.Join(errs...)
 }
 
 func (a *Agent) stopPolicyWatch() {
