@@ -1,7 +1,5 @@
 package policies
 
-import "sort"
-
 // kind is the YAML type an attribute takes.
 type kind int
 
@@ -142,16 +140,6 @@ func init() {
 	for i := range listSpecs {
 		listByKey[listSpecs[i].key] = &listSpecs[i]
 	}
-}
-
-// AttributeKeys lists every scalar attribute key of the format, sorted.
-func AttributeKeys() []string {
-	out := make([]string, 0, len(attrSpecs))
-	for _, a := range attrSpecs {
-		out = append(out, a.key)
-	}
-	sort.Strings(out)
-	return out
 }
 
 func severity(word string) int {

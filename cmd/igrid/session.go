@@ -112,17 +112,22 @@ func sessionShowCmd() *cobra.Command {
 		Short: "Show one session",
 		Args:  cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			c, err := apiClient(cmd)
-			if err != nil {
-				return err
-			}
-			s, err := c.Session(cmd.Context(), args[0])
+			s, err := fetchSession(cmd, args[0])
 			if err != nil {
 				return err
 			}
 			return printSession(cmd, s)
 		},
 	}
+}
+
+// fetchSession reads one session through the API the command points at.
+func fetchSession(cmd *cobra.Command, id string) (*proto.Session, error) {
+	c, err := apiClient(cmd)
+	if err != nil {
+		return nil, err
+	}
+	return c.Session(cmd.Context(), id)
 }
 
 func sessionEndCmd() *cobra.Command {

@@ -19,11 +19,7 @@ func sessionSSHCmd() *cobra.Command {
 		Short: "Enter a running session with the system's OpenSSH client",
 		Args:  cobra.MinimumNArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			c, err := apiClient(cmd)
-			if err != nil {
-				return err
-			}
-			s, err := c.Session(cmd.Context(), args[0])
+			s, err := fetchSession(cmd, args[0])
 			if err != nil {
 				return err
 			}

@@ -2,11 +2,9 @@ package confine
 
 import (
 	"fmt"
-	"os"
 	"os/exec"
 	"runtime"
 	"sync"
-	"syscall"
 
 	ll "github.com/landlock-lsm/go-landlock/landlock/syscall"
 	"golang.org/x/sys/unix"
@@ -134,10 +132,4 @@ func (r *Ruleset) restrictThread() error {
 		return fmt.Errorf("confine: landlock_restrict_self: %w", err)
 	}
 	return nil
-}
-
-// IsTextBusy reports an ETXTBSY start failure (a file still open for write).
-func IsTextBusy(err error) bool {
-	pe, ok := err.(*os.PathError)
-	return ok && pe.Err == syscall.ETXTBSY
 }

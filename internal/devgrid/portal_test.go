@@ -87,16 +87,6 @@ func TestPortal(t *testing.T) {
 	step("ended", present(`#sessions .state-ended`))
 }
 
-// into runs a that returns a value and stores the value in dst, so that
-// value-returning actions can sit in a chromedp.Do sequence.
-func into[T any](dst *T, a chromedp.Action[T]) chromedp.Action[chromedp.Void] {
-	return func(ctx context.Context, t *chromedp.Target) (chromedp.Void, error) {
-		v, err := a(ctx, t)
-		*dst = v
-		return chromedp.Void{}, err
-	}
-}
-
 // present waits until sel matches an element of the current document. It
 // polls in the page, so it also works across the navigation a form submit
 // makes (chromedp's node queries keep the old document there).
