@@ -15,6 +15,8 @@ import (
 	"syscall"
 	"testing"
 	"time"
+
+	"github.com/igrid/igrid/internal/testutil"
 )
 
 func needRoot(t *testing.T) {
@@ -66,22 +68,6 @@ func removeAndCheck(t *testing.T, m *Manager) {
 }
 
 func fileUID(fi fs.FileInfo) uint32 { return fi.Sys().(*syscall.Stat_t).Uid }
-
-// checkFor polls f until it returns nil or timeout passes.
-func checkFor(t *testing.T, timeout time.Duration, f func() error) {
-	t.Helper()
-	deadline := time.Now().Add(timeout)
-	for {
-		err := f()
-		if err == nil {
-			return
-		}
-		if time.Now().After(deadline) {
-			t.Fatalf("after %v: %v", timeout, err)
-		}
-		time.Sleep(20 * time.Millisecond)
-	}
-}
 
 // dbField returns field i of name's line in an /etc database file.
 func dbField(t *testing.T, file, name string, i int) string {
@@ -227,3 +213,6 @@ func TestForeignAccountNotTaken(t *testing.T) {
 		t.Errorf("bind after a failed pool: %v, want ErrNoPool", err)
 	}
 }
+
+// checkFor polls instead of sleeping (internal/testutil).
+var checkFor = testutil.CheckFor

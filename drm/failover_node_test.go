@@ -15,6 +15,7 @@ import (
 	"github.com/igrid/igrid/drm/client"
 	"github.com/igrid/igrid/internal/bus"
 	"github.com/igrid/igrid/internal/proto"
+	"github.com/igrid/igrid/internal/testutil"
 	"github.com/igrid/igrid/node"
 )
 
@@ -61,7 +62,7 @@ func TestFailoverRealNodes(t *testing.T) {
 		t.Fatal(err)
 	}
 	c := client.New("http://"+d.Addr()+"/api/v1", tok)
-	poll(t, 10*time.Second, func() error {
+	testutil.CheckFor(t, 10*time.Second, func() error {
 		nodes, err := c.Nodes(ctx)
 		if err != nil {
 			return err
@@ -81,7 +82,7 @@ func TestFailoverRealNodes(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	running := waitFor(t, c, s.ID, proto.StateRunning)
+	running := testutil.WaitState(t, c, s.ID, proto.StateRunning)
 	other := map[string]string{"fa": "fb", "fb": "fa"}[running.Node]
 	sctx, cancel := context.WithTimeout(ctx, 30*time.Second)
 	defer cancel()
@@ -90,7 +91,7 @@ func TestFailoverRealNodes(t *testing.T) {
 		t.Fatal(err)
 	}
 	down := time.Now() // Shutdown stops the beats first, then ends sessions and removes accounts
-	lost := waitFor(t, c, s.ID, proto.StateLost)
+	lost := testutil.WaitState(t, c, s.ID, proto.StateLost)
 	t.Logf("lost %s after the node began to stop, %s after its shutdown returned (heartbeat %s)",
 		time.Since(stopped).Round(time.Millisecond), time.Since(down).Round(time.Millisecond), nodeBeat)
 	if !strings.Contains(lost.Reason, "missed 3 heartbeats") || !strings.Contains(lost.Reason, "booked on "+other) {
@@ -100,7 +101,7 @@ func TestFailoverRealNodes(t *testing.T) {
 	if err != nil || len(list) != 2 {
 		t.Fatalf("sessions %+v, %v", list, err)
 	}
-	repl := waitFor(t, c, list[1].ID, proto.StateRunning)
+	repl := testutil.WaitState(t, c, list[1].ID, proto.StateRunning)
 	if repl.Node != other || repl.Account == "" || repl.Connect.SSH == nil {
 		t.Fatalf("replacement %+v", repl)
 	}
@@ -132,35 +133,4 @@ func startAgent(t *testing.T, name, natsURL string, log *slog.Logger) *node.Agen
 		t.Fatal(err)
 	}
 	return a
-}
-
-func poll(t *testing.T, timeout time.Duration, fn func() error) {
-	t.Helper()
-	deadline := time.Now().Add(timeout)
-	for {
-		err := fn()
-		if err == nil {
-			return
-		}
-		if time.Now().After(deadline) {
-			t.Fatalf("after %s: %v", timeout, err)
-		}
-		<-time.After(20 * time.Millisecond)
-	}
-}
-
-func waitFor(t *testing.T, c *client.Client, id string, want proto.State) *proto.Session {
-	t.Helper()
-	var s *proto.Session
-	poll(t, 20*time.Second, func() error {
-		var err error
-		if s, err = c.Session(context.Background(), id); err != nil {
-			return err
-		}
-		if s.State != want {
-			return fmt.Errorf("session %s is %s (%s), want %s", id, s.State, s.Reason, want)
-		}
-		return nil
-	})
-	return s
 }

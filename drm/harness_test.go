@@ -17,6 +17,7 @@ import (
 	"github.com/igrid/igrid/drm/store"
 	"github.com/igrid/igrid/internal/bus"
 	"github.com/igrid/igrid/internal/proto"
+	"github.com/igrid/igrid/internal/testutil"
 	"github.com/nats-io/nats.go"
 )
 
@@ -247,22 +248,6 @@ func (n *fakeNode) received(op string) []proto.Command {
 	return out
 }
 
-// checkFor polls fn until it returns nil or the timeout passes.
-func checkFor(t *testing.T, timeout, every time.Duration, fn func() error) {
-	t.Helper()
-	deadline := time.Now().Add(timeout)
-	for {
-		err := fn()
-		if err == nil {
-			return
-		}
-		if time.Now().After(deadline) {
-			t.Fatalf("after %s: %v", timeout, err)
-		}
-		time.Sleep(every)
-	}
-}
-
 // waitOnline waits until the DRM reports every named node online.
 func waitOnline(t *testing.T, c *client.Client, names ...string) {
 	t.Helper()
@@ -284,19 +269,8 @@ func waitOnline(t *testing.T, c *client.Client, names ...string) {
 	})
 }
 
-// waitState waits until session id is in state want.
-func waitState(t *testing.T, c *client.Client, id string, want proto.State) *proto.Session {
-	t.Helper()
-	var s *proto.Session
-	checkFor(t, 20*time.Second, 20*time.Millisecond, func() error {
-		var err error
-		if s, err = c.Session(context.Background(), id); err != nil {
-			return err
-		}
-		if s.State != want {
-			return fmt.Errorf("session %s is %s (%s), want %s", id, s.State, s.Reason, want)
-		}
-		return nil
-	})
-	return s
-}
+// checkFor polls instead of sleeping (internal/testutil).
+var checkFor = testutil.Poll
+
+// waitState waits for a session state through the API (internal/testutil).
+var waitState = testutil.WaitState

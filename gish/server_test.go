@@ -1,7 +1,6 @@
 package gish
 
 import (
-	"bytes"
 	"context"
 	"crypto/ed25519"
 	"crypto/rand"
@@ -11,9 +10,10 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
-	"sync"
 	"testing"
 	"time"
+
+	"github.com/igrid/igrid/internal/testutil"
 
 	gossh "golang.org/x/crypto/ssh"
 )
@@ -179,22 +179,9 @@ func TestServerExecAndSideDoors(t *testing.T) {
 
 // ptyTerm is an interactive session with collected output.
 type ptyTerm struct {
-	mu  sync.Mutex
-	buf bytes.Buffer
-	in  io.Writer
-	ss  *gossh.Session
-}
-
-func (p *ptyTerm) Write(b []byte) (int, error) {
-	p.mu.Lock()
-	defer p.mu.Unlock()
-	return p.buf.Write(b)
-}
-
-func (p *ptyTerm) String() string {
-	p.mu.Lock()
-	defer p.mu.Unlock()
-	return p.buf.String()
+	testutil.Buffer
+	in io.Writer
+	ss *gossh.Session
 }
 
 func (p *ptyTerm) waitFor(t *testing.T, want string) {

@@ -16,6 +16,7 @@ import (
 	"github.com/igrid/igrid/gish"
 	"github.com/igrid/igrid/internal/bus"
 	"github.com/igrid/igrid/internal/proto"
+	"github.com/igrid/igrid/internal/testutil"
 	"github.com/nats-io/nats.go"
 	gossh "golang.org/x/crypto/ssh"
 )
@@ -156,22 +157,6 @@ func (n *testNode) dial(user string) (*gossh.Client, error) {
 	})
 }
 
-// checkFor polls f until it returns nil or timeout passes.
-func checkFor(t *testing.T, timeout time.Duration, f func() error) {
-	t.Helper()
-	deadline := time.Now().Add(timeout)
-	for {
-		err := f()
-		if err == nil {
-			return
-		}
-		if time.Now().After(deadline) {
-			t.Fatalf("after %v: %v", timeout, err)
-		}
-		time.Sleep(20 * time.Millisecond)
-	}
-}
-
 // allFree checks every account of the pool can be bound, i.e. none is left
 // bound or quarantined, and frees them again.
 func (n *testNode) allFree(t *testing.T) error {
@@ -192,3 +177,6 @@ func (n *testNode) allFree(t *testing.T) error {
 	}
 	return nil
 }
+
+// checkFor polls instead of sleeping (internal/testutil).
+var checkFor = testutil.CheckFor

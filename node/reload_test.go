@@ -1,18 +1,18 @@
 package node
 
 import (
-	"bytes"
 	"fmt"
-	"github.com/igrid/igrid/internal/bus"
-	"github.com/igrid/igrid/policies"
-	"github.com/nats-io/nats.go"
 	"io"
 	"os"
 	"path/filepath"
 	"strings"
-	"sync"
 	"testing"
 	"time"
+
+	"github.com/igrid/igrid/internal/bus"
+	"github.com/igrid/igrid/internal/testutil"
+	"github.com/igrid/igrid/policies"
+	"github.com/nats-io/nats.go"
 
 	gossh "golang.org/x/crypto/ssh"
 )
@@ -81,21 +81,8 @@ func replaceFile(t *testing.T, path, text string) {
 
 // prompt is an interactive GISH over SSH with its output collected.
 type prompt struct {
-	mu  sync.Mutex
-	buf bytes.Buffer
-	in  io.Writer
-}
-
-func (p *prompt) Write(b []byte) (int, error) {
-	p.mu.Lock()
-	defer p.mu.Unlock()
-	return p.buf.Write(b)
-}
-
-func (p *prompt) text() string {
-	p.mu.Lock()
-	defer p.mu.Unlock()
-	return p.buf.String()
+	testutil.Buffer
+	in io.Writer
 }
 
 func openPrompt(t *testing.T, cl *gossh.Client) *prompt {
@@ -116,8 +103,8 @@ func openPrompt(t *testing.T, cl *gossh.Client) *prompt {
 		t.Fatal(err)
 	}
 	checkFor(t, 10*time.Second, func() error {
-		if !strings.Contains(p.text(), "$ ") {
-			return fmt.Errorf("no prompt: %q", p.text())
+		if !strings.Contains(p.String(), "$ ") {
+			return fmt.Errorf("no prompt: %q", p.String())
 		}
 		return nil
 	})
@@ -128,11 +115,11 @@ func openPrompt(t *testing.T, cl *gossh.Client) *prompt {
 // after it.
 func (p *prompt) line(t *testing.T, line, want string) string {
 	t.Helper()
-	start := len(p.text())
+	start := len(p.String())
 	fmt.Fprintf(p.in, "%s\r", line)
 	var got string
 	checkFor(t, 10*time.Second, func() error {
-		got = p.text()[start:]
+		got = p.String()[start:]
 		if !strings.Contains(got, want) {
 			return fmt.Errorf("after %q: %q, want %q", line, got, want)
 		}

@@ -11,22 +11,9 @@ import (
 	"testing"
 	"time"
 
+	"github.com/igrid/igrid/internal/testutil"
 	"github.com/prometheus/client_golang/prometheus"
 )
-
-// checkFor polls f until it returns nil or timeout passes.
-func checkFor(t *testing.T, timeout, every time.Duration, f func() error) {
-	t.Helper()
-	deadline := time.Now().Add(timeout)
-	var err error
-	for time.Now().Before(deadline) {
-		if err = f(); err == nil {
-			return
-		}
-		time.Sleep(every)
-	}
-	t.Fatalf("after %v: %v", timeout, err)
-}
 
 func writeFile(t *testing.T, path, body string) {
 	t.Helper()
@@ -207,3 +194,6 @@ func TestDecideDuringReloads(t *testing.T) {
 	close(stop)
 	wg.Wait()
 }
+
+// checkFor polls instead of sleeping (internal/testutil).
+var checkFor = testutil.Poll

@@ -1,7 +1,6 @@
 package devgrid
 
 import (
-	"bytes"
 	"context"
 	"crypto/rand"
 	"encoding/json"
@@ -10,12 +9,11 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
-	"github.com/igrid/igrid/drm/client"
 	"github.com/igrid/igrid/internal/proto"
+	"github.com/igrid/igrid/internal/testutil"
 	gossh "golang.org/x/crypto/ssh"
 )
 
@@ -48,38 +46,6 @@ func startGrid(t *testing.T, nodes int) *Grid {
 	return g
 }
 
-// checkFor polls f until it returns nil or the timeout passes.
-func checkFor(t *testing.T, timeout time.Duration, f func() error) {
-	t.Helper()
-	deadline := time.Now().Add(timeout)
-	for {
-		err := f()
-		if err == nil {
-			return
-		}
-		if time.Now().After(deadline) {
-			t.Fatalf("after %v: %v", timeout, err)
-		}
-		time.Sleep(25 * time.Millisecond)
-	}
-}
-
-func waitState(t *testing.T, c *client.Client, id string, want proto.State) *proto.Session {
-	t.Helper()
-	var s *proto.Session
-	checkFor(t, 20*time.Second, func() error {
-		var err error
-		if s, err = c.Session(context.Background(), id); err != nil {
-			return err
-		}
-		if s.State != want {
-			return fmt.Errorf("session %s is %s (%s), want %s", id, s.State, s.Reason, want)
-		}
-		return nil
-	})
-	return s
-}
-
 func demoSigner(t *testing.T, in Info) gossh.Signer {
 	t.Helper()
 	b, err := os.ReadFile(in.SSHKey)
@@ -103,22 +69,9 @@ func dialSession(s *proto.Session, signer gossh.Signer) (*gossh.Client, error) {
 
 // terminal is an interactive PTY session whose output is collected.
 type terminal struct {
-	mu  sync.Mutex
-	out bytes.Buffer
-	in  interface{ Write([]byte) (int, error) }
-	ss  *gossh.Session
-}
-
-func (t *terminal) Write(p []byte) (int, error) {
-	t.mu.Lock()
-	defer t.mu.Unlock()
-	return t.out.Write(p)
-}
-
-func (t *terminal) String() string {
-	t.mu.Lock()
-	defer t.mu.Unlock()
-	return t.out.String()
+	testutil.Buffer
+	in interface{ Write([]byte) (int, error) }
+	ss *gossh.Session
 }
 
 func openTerminal(t *testing.T, cl *gossh.Client) *terminal {
@@ -170,3 +123,9 @@ func randomTag() string {
 	rand.Read(b)
 	return string([]byte{'a' + b[0]%26, 'a' + b[1]%26})
 }
+
+// checkFor polls instead of sleeping (internal/testutil).
+var checkFor = testutil.CheckFor
+
+// waitState waits for a session state through the API (internal/testutil).
+var waitState = testutil.WaitState
