@@ -28,6 +28,8 @@ type Binding struct {
 	// class's policy changes; GISH re-reads it before each command line,
 	// so a running session follows a reload at its next command.
 	PolicyFile string
+	// Vars are the user's settings restored from the GSS (ChildConfig.Vars).
+	Vars map[string]string
 }
 
 // Authorizer is the node agent's view of its sessions.

@@ -36,6 +36,9 @@ type ChildConfig struct {
 	Audit bool `json:",omitempty"`
 	// Subsystem is "sftp" for a file-transfer channel; empty for a shell.
 	Subsystem string `json:",omitempty"`
+	// Vars are the user's settings restored from the GSS; the shell
+	// exports those KeptVar allows.
+	Vars map[string]string `json:",omitempty"`
 }
 
 // configFD is the descriptor the config arrives on (ExtraFiles[0]).

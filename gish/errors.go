@@ -47,3 +47,7 @@ func IsDenial(err error) bool {
 	var d *Denial
 	return errors.As(err, &d)
 }
+
+// ErrBadEnvFile: the home's settings file (EnvFile) is not a small regular
+// JSON file of name → value.
+var ErrBadEnvFile = errors.New("bad settings file")

@@ -58,6 +58,7 @@ func (s *Server) runShell(sess ssh.Session, b *Binding) (int, error) {
 		MaxProcesses: b.MaxProcesses, LimitProcesses: s.switchesUser(b),
 		Command: sess.RawCommand(), TTY: isPty, Term: ptyReq.Term,
 		Policy: b.Policy, SACSocket: b.SACSocket, PolicyFile: b.PolicyFile, Audit: true, Subsystem: sess.Subsystem(),
+		Vars: b.Vars,
 	}
 	cmd, cfgW, err := s.command(b, cfg)
 	if err != nil {

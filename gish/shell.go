@@ -44,6 +44,9 @@ type Shell struct {
 	// lineCancel ends the running line (a Ctrl-C that killed its job).
 	lineCancel context.CancelFunc
 	bgSpans    [][2]uint // the running line's `… &` statements
+
+	// lastVars are the user's settings as last kept (saveVars).
+	lastVars map[string]string
 }
 
 // NewShell builds the interpreter for cfg reading from stdin.
@@ -82,11 +85,13 @@ func (sh *Shell) initialEnv() []string {
 	if term == "" {
 		term = "dumb"
 	}
-	return []string{"HOME=" + c.Home, "USER=" + c.Account, "LOGNAME=" + c.Account,
+	base := []string{"HOME=" + c.Home, "USER=" + c.Account, "LOGNAME=" + c.Account,
 		"PATH=/usr/local/bin:/usr/bin:/bin", "TERM=" + term, "LANG=C.UTF-8",
 		"IGRID_SESSION=" + c.SessionID, "IGRID_NODE=" + c.Node,
 		// Temporary files go where the class may write (gcc, sort, vim).
 		"TMPDIR=" + c.Home}
+	// The user's restored settings last: a kept LANG replaces the default.
+	return append(base, sh.initialVars()...)
 }
 
 // Run parses, checks and runs one line or -c command. It returns the exit
@@ -106,6 +111,7 @@ func (sh *Shell) Run(ctx context.Context, line string) (int, bool) {
 	sh.denied = false
 	sh.bgSpans = backgroundSpans(f)
 	err = sh.runner.Run(ctx, f)
+	sh.saveVars()
 	st, isStatus := interp.IsExitStatus(err)
 	if errors.Is(err, errHalted) {
 		return 126, false

@@ -59,6 +59,7 @@ func (a *Agent) loadSession(id string) (*sessionState, error) {
 }
 
 func (a *Agent) forgetSession(id string) {
+	a.forgetRestoredVars(id)
 	if err := os.Remove(a.sessionFile(id)); err != nil && !errors.Is(err, fs.ErrNotExist) {
 		a.log.Warn("forget session state", "session", id, "err", err)
 	}

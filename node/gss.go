@@ -34,6 +34,11 @@ func (a *Agent) restoreData(st *proto.StartSession, acct *accounts.Account) erro
 	}
 	a.log.Info("user files restored", "session", st.SessionID, "user", st.User, "from_cache", r.FromCache,
 		"fresh", r.Fresh, "stale", r.Stale, "removed", r.Removed)
+	if r.Manifest != nil {
+		if err := a.keepRestoredVars(st.SessionID, r.Manifest.Vars); err != nil {
+			return fmt.Errorf("keep settings of %s: %w", st.User, err)
+		}
+	}
 	go func() {
 		if err := r.Wait(); err != nil {
 			a.log.Error("refreshing stale files", "session", st.SessionID, "user", st.User, "err", err)
@@ -61,17 +66,19 @@ func (a *Agent) finishSession(id, user, home string) error {
 
 func (a *Agent) saveData(id, user, home string) error {
 	var quota int64
+	var vars map[string]string
 	if st, err := a.loadSession(id); err == nil {
 		quota = int64(st.Start.SLA.DiskMB) << 20
+		vars = a.sessionVars(id, st.Start.Class, home)
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), DataTimeout)
 	defer cancel()
-	m, stats, err := a.data.Save(ctx, user, home, gss.SaveOptions{Session: id, Quota: quota}, false)
+	m, stats, err := a.data.Save(ctx, user, home, gss.SaveOptions{Session: id, Quota: quota, Vars: vars}, false)
 	if err != nil {
 		return fmt.Errorf("save files of %s: %w", user, err)
 	}
 	a.log.Info("user files saved", "session", id, "user", user, "version", m.Version,
-		"files", stats.Files, "bytes", stats.Bytes, "new_bytes", stats.NewBytes)
+		"files", stats.Files, "bytes", stats.Bytes, "new_bytes", stats.NewBytes, "settings", len(vars))
 	return nil
 }
 

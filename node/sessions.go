@@ -83,6 +83,7 @@ func (a *Agent) getSession(id string) *session {
 func (a *Agent) addSession(s *session) {
 	b := s.binding
 	id := b.SessionID
+	b.Vars = a.restoredVars(id)
 	if b.End.Sub(b.Start) >= MinWarnWindow {
 		if d := time.Until(b.End.Add(-WarnBefore)); d > 0 {
 			s.timers = append(s.timers, time.AfterFunc(d, func() {
