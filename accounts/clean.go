@@ -39,7 +39,7 @@ func (m *Manager) cleanCount(a Account, opt ReleaseOptions, keepHome bool) (int,
 	}
 	found := 0
 	if m.priv {
-		errs = append(errs, killUID(a.UID, KillTimeout), removeIPC(a.UID), m.removeMqueues(a.UID, &found),
+		errs = append(errs, m.killStrays(a.UID, KillTimeout), removeIPC(a.UID), m.removeMqueues(a.UID, &found),
 			removeSpool(a, &found), m.removeTmp(a.UID, a.GID, &found))
 	}
 	if !keepHome {
@@ -49,8 +49,8 @@ func (m *Manager) cleanCount(a Account, opt ReleaseOptions, keepHome bool) (int,
 }
 
 // verifyClean looks again, after clean, for anything of the account.
-// Processes need no second look: killUID returns nil only after a sweep
-// that found none; nor do the scratch directories when clean found nothing
+// Processes need no second look: killStrays returns nil only after a sweep
+// (or the proc connector's exact count) found none; nor do the scratch directories when clean found nothing
 // there (no process of the account is left to write one).
 func (m *Manager) verifyClean(a Account, keepHome bool, found int) error {
 	var left []string
@@ -78,11 +78,13 @@ func (m *Manager) verifyClean(a Account, keepHome bool, found int) error {
 // scratchFiles lists what the account still owns in the scratch, spool and
 // message-queue directories.
 func (m *Manager) scratchFiles(a Account) []string {
-	var out []string
-	_ = walkOwned(tmpDirs, m.skipDirs(), a.UID, a.GID, true, func(p string, _ bool) error {
-		out = append(out, p)
-		return nil
-	})
+	out, ok := m.indexedScratch(a.UID, a.GID)
+	if !ok {
+		_ = walkOwned(tmpDirs, m.skipDirs(), a.UID, a.GID, true, func(p string, _ bool) error {
+			out = append(out, p)
+			return nil
+		})
+	}
 	_ = walkOwned(spoolDirs, nil, a.UID, a.GID, false, func(p string, _ bool) error {
 		out = append(out, p)
 		return nil
@@ -153,9 +155,30 @@ func (m *Manager) emptyHome(a Account) error {
 }
 
 // removeTmp removes every file and directory owned by uid under the
-// scratch directories.
+// scratch directories: those the scratch index lists, or (no index) those
+// a walk finds.
 func (m *Manager) removeTmp(uid, gid uint32, found *int) error {
-	return walkOwned(tmpDirs, m.skipDirs(), uid, gid, true, func(p string, _ bool) error { *found++; return os.RemoveAll(p) })
+	paths, ok := m.indexedScratch(uid, gid)
+	if !ok {
+		return walkOwned(tmpDirs, m.skipDirs(), uid, gid, true, func(p string, _ bool) error { *found++; return os.RemoveAll(p) })
+	}
+	var errs []error
+	for _, p := range paths {
+		*found++
+		if err := os.RemoveAll(p); err != nil {
+			errs = append(errs, fmt.Errorf("%s: %w", p, err))
+		}
+	}
+	return errors.Join(errs...)
+}
+
+// indexedScratch asks the scratch index what uid owns in the scratch
+// directories; ok is false without a trustworthy index.
+func (m *Manager) indexedScratch(uid, gid uint32) ([]string, bool) {
+	if m.scratch == nil {
+		return nil, false
+	}
+	return m.scratch.owned(uid, gid, m.skipDirs())
 }
 
 // walkOwned calls f for every entry owned by uid under roots, without

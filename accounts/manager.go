@@ -27,7 +27,13 @@ type Config struct {
 	// SudoersDir receives the sudoers drop-ins of superuser pools; default
 	// /etc/sudoers.d.
 	SudoersDir string
-	Logger     *slog.Logger
+	// NoProcWatch makes every release sweep /proc for the account's
+	// processes instead of asking the proc connector watcher.
+	NoProcWatch bool
+	// NoScratchIndex makes every release walk the scratch directories
+	// instead of asking the inotify index of them.
+	NoScratchIndex bool
+	Logger         *slog.Logger
 }
 
 // Account is one dynamic account as handed to a session.
@@ -71,6 +77,13 @@ type Manager struct {
 	byName        map[string]*slot
 	releasing     map[string]*release // by session id, while this process releases it
 	reservePolicy map[string]ReservePolicy
+
+	// procs is the proc connector watcher (privileged only); nil: every
+	// release sweeps /proc.
+	procs *procWatch
+	// scratch is the inotify index of the scratch directories (privileged
+	// only); nil: every release walks them.
+	scratch *scratchIndex
 }
 
 // NewManager returns a manager with no pools yet. The lease store is opened
@@ -98,6 +111,18 @@ func NewManager(cfg Config) *Manager {
 		m.initErr = fmt.Errorf("home root: %w", err)
 	} else {
 		m.leases, m.initErr = openLeaseStore(cfg.StateDir)
+	}
+	if m.priv && !cfg.NoProcWatch {
+		var err error
+		if m.procs, err = sharedProcWatch(); err != nil {
+			m.log.Warn("no proc connector: every release sweeps /proc", "err", err)
+		}
+	}
+	if m.priv && !cfg.NoScratchIndex {
+		var err error
+		if m.scratch, err = sharedScratchIndex(); err != nil {
+			m.log.Warn("no scratch index: every release walks /tmp, /var/tmp and /dev/shm", "err", err)
+		}
 	}
 	if !m.priv {
 		m.log.Warn("unprivileged mode: dynamic accounts map to the invoking user, each with its own home; no useradd, no kill by uid",

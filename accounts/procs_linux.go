@@ -78,6 +78,22 @@ func procStatus(pid int) (ruid uint32, live, ok bool) {
 	return 0, false, false
 }
 
+// killStrays kills every process of uid left outside the cgroups Release
+// already killed. When the proc connector watcher is running and counts
+// no live process of uid, there is none and the /proc sweep is skipped;
+// otherwise (a process left, events lost, no connector) killUID sweeps.
+func (m *Manager) killStrays(uid uint32, timeout time.Duration) error {
+	if uid == 0 || int(uid) == os.Getuid() {
+		return fmt.Errorf("refusing to kill the processes of uid %d (root or the agent itself)", uid)
+	}
+	if m.procs != nil {
+		if n, ok := m.procs.count(uid); ok && n == 0 {
+			return nil
+		}
+	}
+	return killUID(uid, timeout)
+}
+
 // killUID SIGKILLs every process of uid until none is left or timeout
 // passes. Each round first stops every process it sees (so a fork bomb
 // cannot outrun the sweep), then kills them. Each process is signalled

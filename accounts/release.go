@@ -179,7 +179,7 @@ func (m *Manager) StopProcesses(sessionID string, opt ReleaseOptions) error {
 		errs = append(errs, killCgroup(cg, KillTimeout))
 	}
 	if m.priv {
-		errs = append(errs, killUID(a.UID, KillTimeout))
+		errs = append(errs, m.killStrays(a.UID, KillTimeout))
 	}
 	return errors.Join(errs...)
 }
