@@ -10,6 +10,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"slices"
 	"strconv"
 	"strings"
 	"syscall"
@@ -163,4 +164,53 @@ func TestSearchable(t *testing.T) {
 		})
 	}
 	_ = fmt.Sprint()
+}
+
+// TestReleaseKillsSetuidStray: a process that setuid'ed into the account's
+// uid outside the session's cgroup (root's setpriv: no fork of an account
+// process made it), and its child, are killed by Release — through the
+// proc connector watcher's count, and through the /proc sweep without it.
+// Files it leaves in /tmp go too.
+func TestReleaseKillsSetuidStray(t *testing.T) {
+	needRoot(t)
+	bin := childBinary(t)
+	for _, watch := range []bool{true, false} {
+		t.Run(fmt.Sprintf("procwatch=%v", watch), func(t *testing.T) {
+			m := NewManager(Config{HomeRoot: filepath.Join(t.TempDir(), "homes"), Tag: "k", Logger: quietLogger(),
+				NoProcWatch: !watch, NoScratchIndex: !watch})
+			if watch && (m.procs == nil || m.scratch == nil) {
+				t.Skip("no proc connector or inotify here")
+			}
+			traversable(t, m)
+			t.Cleanup(func() { removeAndCheck(t, m) })
+			must(t, m.EnsurePool("eng", testPrefix(t), 1))
+			a, err := m.BindUser("eng", "s1", "alice")
+			must(t, err)
+			must(t, m.PrepareHome(a))
+			cg := testCgroup(t, "v2")
+			startWork(t, bin, a, cg, workRequest{Fork: true})
+			left := filepath.Join("/tmp", testPrefix(t)+"-stray")
+			t.Cleanup(func() { os.Remove(left) })
+			stray := asUID(t, a.UID, "/bin/sh", "-c", "echo x > "+left+"; /bin/sleep 1000 & wait")
+			checkFor(t, 5*time.Second, func() error {
+				if pids, _ := ProcessesOf(a.UID); len(pids) < 4 { // work, its sleep, sh, its sleep
+					return fmt.Errorf("processes of %s: %v", a.Name, pids)
+				}
+				if _, err := os.Stat(left); err != nil {
+					return err
+				}
+				return nil
+			})
+			if pids, _ := cgroupPids(cg); slices.Contains(pids, stray.Process.Pid) {
+				t.Fatal("the stray is in the session cgroup; the test would prove nothing")
+			}
+			must(t, m.ReleaseWith("s1", ReleaseOptions{Cgroups: []string{cg}}))
+			if pids, _ := ProcessesOf(a.UID); len(pids) != 0 {
+				t.Errorf("processes of %s after release: %v", a.Name, pids)
+			}
+			if _, err := os.Lstat(left); !errors.Is(err, fs.ErrNotExist) {
+				t.Errorf("the stray's file after release: %v", err)
+			}
+		})
+	}
 }
