@@ -16,10 +16,15 @@ import (
 // accounts; the peer below creates and deletes an account instead.
 func BenchmarkBindRelease(b *testing.B) {
 	for _, where := range []string{"disk", "tmpfs"} {
-		b.Run("leases="+where, func(b *testing.B) { benchBindRelease(b, where, false) })
+		b.Run("leases="+where, func(b *testing.B) { benchBindRelease(b, where, Config{}) })
 	}
+	// Without the proc connector watcher and the scratch index: a /proc
+	// sweep and a walk of /tmp, /var/tmp and /dev/shm at every release.
+	b.Run("leases=tmpfs/sweep+walk", func(b *testing.B) {
+		benchBindRelease(b, "tmpfs", Config{NoProcWatch: true, NoScratchIndex: true})
+	})
 	// The lease protocol and home emptying alone: no kill sweep, no scratch walk.
-	b.Run("unprivileged", func(b *testing.B) { benchBindRelease(b, "tmpfs", true) })
+	b.Run("unprivileged", func(b *testing.B) { benchBindRelease(b, "tmpfs", Config{Unprivileged: true}) })
 }
 
 // leaseDir is a lease map on disk (ext4 here) or on tmpfs (/dev/shm; on a
@@ -36,8 +41,9 @@ func leaseDir(b *testing.B, where string) string {
 	return d
 }
 
-func benchBindRelease(b *testing.B, where string, unprivileged bool) {
-	m := NewManager(Config{HomeRoot: filepath.Join(b.TempDir(), "homes"), StateDir: leaseDir(b, where), Unprivileged: unprivileged, Logger: quietLogger()})
+func benchBindRelease(b *testing.B, where string, cfg Config) {
+	cfg.HomeRoot, cfg.StateDir, cfg.Logger = filepath.Join(b.TempDir(), "homes"), leaseDir(b, where), quietLogger()
+	m := NewManager(cfg)
 	b.Cleanup(func() { m.RemoveAll() })
 	prefix := fmt.Sprintf("igb%04x", b.N%0xffff)
 	if err := m.EnsurePool("eng", prefix, 2); err != nil {
@@ -131,6 +137,27 @@ func boolMetric(v bool) float64 {
 	return 0
 }
 
+// BenchmarkScratchWalk is the walk of the scratch directories alone, and
+// the scratch index's answer to the same question.
+func BenchmarkScratchWalk(b *testing.B) {
+	b.Run("walk", func(b *testing.B) {
+		for range b.N {
+			_ = walkOwned(tmpDirs, nil, 65534, 65534, true, func(string, bool) error { return nil })
+		}
+	})
+	b.Run("index", func(b *testing.B) {
+		x, err := sharedScratchIndex()
+		if err != nil {
+			b.Skip(err)
+		}
+		for range b.N {
+			if _, ok := x.owned(65534, 65534, nil); !ok {
+				b.Fatal("index not trusted")
+			}
+		}
+	})
+}
+
 // BenchmarkProcSweep is the /proc sweep alone (one status read per
 // process on the machine): the floor of every privileged Release.
 func BenchmarkProcSweep(b *testing.B) {
@@ -139,6 +166,20 @@ func BenchmarkProcSweep(b *testing.B) {
 	for range b.N {
 		if _, err := ProcessesOf(65534); err != nil {
 			b.Fatal(err)
+		}
+	}
+}
+
+// BenchmarkProcWatchCount is the proc connector watcher's answer to the
+// question the sweep answers.
+func BenchmarkProcWatchCount(b *testing.B) {
+	w, err := sharedProcWatch()
+	if err != nil {
+		b.Skip(err)
+	}
+	for range b.N {
+		if _, ok := w.count(65534); !ok {
+			b.Fatal("watcher not trusted")
 		}
 	}
 }
