@@ -137,6 +137,11 @@ func (s *Server) command(b *Binding, cfg ChildConfig) (*exec.Cmd, *os.File, erro
 	cmd.SysProcAttr = &syscall.SysProcAttr{Setsid: true, Pdeathsig: syscall.SIGKILL}
 	if s.switchesUser(b) {
 		cmd.SysProcAttr.Credential = &syscall.Credential{Uid: b.UID, Gid: b.GID, Groups: []uint32{}}
+		// A dynamic account's shell outlives a crash of the agent, with
+		// the programs it runs, in the session cgroup: the restarted agent
+		// re-adopts the session and its end kills them (cgroup, then uid).
+		// In unprivileged mode nothing would, so the shell dies with it.
+		cmd.SysProcAttr.Pdeathsig = 0
 	}
 	return cmd, w, nil
 }

@@ -11,6 +11,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"slices"
 	"strconv"
 	"strings"
 	"testing"
@@ -144,15 +145,57 @@ func TestAgentKilledAndRestarted(t *testing.T) {
 		t.Fatalf("cat hello.txt in the session = %q, want the GSS file", got)
 	}
 
-	first.Process.Kill() // kill -9
-	first.Wait()
-	_, addr = spawnAgent(t, c)
 	if err := mgr.EnsurePool("tworker", "ignt", 2); err != nil {
 		t.Fatal(err)
 	}
 	acct, ok := mgr.Lookup("s-crash")
 	if !ok {
+		t.Fatal("no lease for the session")
+	}
+	// The user's background work: a program still running in an open
+	// channel when the agent dies.
+	bgClient := dialAs(t, tn, addr)
+	bg, err := bgClient.NewSession()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := bg.Start("sleep 1000"); err != nil {
+		t.Fatal(err)
+	}
+	var work int
+	checkFor(t, 10*time.Second, func() error {
+		for _, pid := range pidsOf(acct.UID) {
+			if cmdline, _ := os.ReadFile(fmt.Sprintf("/proc/%d/cmdline", pid)); strings.HasPrefix(string(cmdline), "sleep\x00") ||
+				strings.Contains(string(cmdline), "/sleep\x00") {
+				work = pid
+				return nil
+			}
+		}
+		return fmt.Errorf("the background sleep has not started: %v", pidsOf(acct.UID))
+	})
+	if cg := cgroupOf(work); !strings.HasSuffix(cg, "/igrid/s-crash") {
+		t.Fatalf("the background work is in cgroup %q, not the session's", cg)
+	}
+
+	first.Process.Kill() // kill -9
+	first.Wait()
+	bgClient.Close()
+	// The agent's death ends neither the work nor its confinement.
+	if !alive(work, acct.UID) {
+		t.Fatal("the background work died with the agent")
+	}
+	if cg := cgroupOf(work); !strings.HasSuffix(cg, "/igrid/s-crash") {
+		t.Errorf("after the agent's death the work is in cgroup %q, not the session's", cg)
+	}
+	_, addr = spawnAgent(t, c)
+	if _, ok := mgr.Lookup("s-crash"); !ok {
 		t.Fatal("the session's lease did not survive the agent")
+	}
+	if !alive(work, acct.UID) {
+		t.Fatal("the background work died at the agent's restart")
+	}
+	if cg := cgroupOf(work); !strings.HasSuffix(cg, "/igrid/s-crash") {
+		t.Errorf("after the restart the work is in cgroup %q, not the session's", cg)
 	}
 	if got := runOver(t, tn, addr, "id -u"); strings.TrimSpace(got) != strconv.Itoa(int(acct.UID)) {
 		t.Fatalf("id -u after the restart = %q, want %d: session not re-adopted", got, acct.UID)
@@ -168,6 +211,9 @@ func TestAgentKilledAndRestarted(t *testing.T) {
 	}
 	if pids := pidsOf(acct.UID); len(pids) != 0 {
 		t.Errorf("processes of %s after the end: %v", acct.Name, pids)
+	}
+	if alive(work, acct.UID) {
+		t.Errorf("the background work (pid %d) outlived the session", work)
 	}
 	if ents, _ := os.ReadDir(acct.Home); len(ents) != 0 {
 		t.Errorf("home of %s not empty after the end", acct.Name)
@@ -198,7 +244,9 @@ func newKeys(t *testing.T, n *testNode) *testNode {
 	return n
 }
 
-func runOver(t *testing.T, n *testNode, addr, cmd string) string {
+// dialAs logs in to addr as frank with n's key, retrying while the agent
+// starts.
+func dialAs(t *testing.T, n *testNode, addr string) *gossh.Client {
 	t.Helper()
 	var cl *gossh.Client
 	checkFor(t, 10*time.Second, func() error {
@@ -209,6 +257,27 @@ func runOver(t *testing.T, n *testNode, addr, cmd string) string {
 		})
 		return err
 	})
+	return cl
+}
+
+// cgroupOf is pid's igrid cgroup path (in whichever hierarchy the node
+// made session cgroups: v2, or v1 pids/memory/cpu), or all its lines.
+func cgroupOf(pid int) string {
+	b, _ := os.ReadFile(fmt.Sprintf("/proc/%d/cgroup", pid))
+	for _, l := range strings.Split(string(b), "\n") {
+		if i := strings.Index(l, ":/"); i >= 0 && strings.Contains(l[i:], "/igrid/") {
+			return l[i+1:]
+		}
+	}
+	return strings.TrimSpace(string(b))
+}
+
+// alive says whether pid is a live (not zombie) process of uid.
+func alive(pid int, uid uint32) bool { return slices.Contains(pidsOf(uid), pid) }
+
+func runOver(t *testing.T, n *testNode, addr, cmd string) string {
+	t.Helper()
+	cl := dialAs(t, n, addr)
 	defer cl.Close()
 	ss, err := cl.NewSession()
 	if err != nil {
