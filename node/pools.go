@@ -28,11 +28,20 @@ func (a *Agent) ReconcilePools(set *policies.Set) error {
 		if c.AccountPool.Prefix == "" {
 			continue
 		}
-		if err := a.accounts.Reconcile(name, c.AccountPool.Prefix, poolSize(c), accounts.Normal); err != nil {
+		if err := a.accounts.Reconcile(name, c.AccountPool.Prefix, poolSize(c), poolKind(c)); err != nil {
 			errs = append(errs, fmt.Errorf("class %s: %w", name, err))
 		}
 	}
 	return errors.Join(errs...)
+}
+
+// poolKind is the accounts' kind of class c: a superuser pool takes its
+// sudo rules (the node writes /etc/sudoers.d/igrid-<class> from them).
+func poolKind(c *policies.Class) accounts.Kind {
+	if c.AccountPool.Kind != "superuser" {
+		return accounts.Normal
+	}
+	return accounts.Kind{Superuser: true, Sudo: c.AccountPool.Sudo}
 }
 
 // SetHold makes class keep a frequent user's account reserved for hold

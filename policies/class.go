@@ -47,6 +47,10 @@ type AccountPool struct {
 	// Kind is "normal" (a controlled normal user, the default) or
 	// "superuser" (a controlled superuser).
 	Kind string `json:"kind"`
+	// Sudo are the commands a superuser pool's accounts may run as root
+	// (an absolute path, optionally with fixed arguments); the node
+	// generates /etc/sudoers.d/igrid-<class> from them.
+	Sudo []string `json:"sudo,omitempty"`
 	// Hold is how long an account stays reserved for its last user.
 	Hold proto.Duration `json:"hold"`
 }

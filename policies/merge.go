@@ -253,7 +253,8 @@ func (m *merger) class(name string, own map[string]*classIndex) (*Class, []Probl
 	c.Description = get("description").s
 	c.Users, c.Groups, c.VO = items("users"), items("groups"), items("vo")
 	c.AccountPool = AccountPool{Prefix: get("account_pool.prefix").s, Size: int(get("account_pool.size").n),
-		Kind: orDefault(get("account_pool.kind").s, "normal"), Hold: dur(get("account_pool.hold"))}
+		Kind: orDefault(get("account_pool.kind").s, "normal"), Hold: dur(get("account_pool.hold")),
+		Sudo: items("account_pool.sudo")}
 	c.Session = m.session(get)
 	c.Account = AccountPolicy{
 		Executables:     union(items("executables"), items("account.executables")),

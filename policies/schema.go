@@ -112,6 +112,7 @@ var listSpecs = []listSpec{
 	{key: "account.forward", rule: RuleUnion, act: ActForward, eft: effAllow},
 	{key: "account.env", rule: RuleUnion, act: ActEnv, eft: effAllow},
 	{key: "application.user_binaries.trusted_signers", rule: RuleUnion},
+	{key: "account_pool.sudo", rule: RuleOwn},
 }
 
 // sections are the mappings that may hold the keys above; each may also hold

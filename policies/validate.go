@@ -31,6 +31,15 @@ var itemChecks = []itemCheck{
 		"%q must be an absolute path pattern or start with ~/"},
 	{[]string{"account.env"}, envRe.MatchString, "%q is not an environment variable name (a trailing * is allowed)"},
 	{[]string{"account.forward"}, forwardRe.MatchString, "%q must be host:port (host may use *, port may be *)"},
+	{[]string{"account_pool.sudo"}, validSudoCommand,
+		"%q must be an absolute path with plain fixed arguments (no , : = \\ # quotes ! wildcards %% or tabs)"},
+}
+
+// validSudoCommand is a sudo rule the node can write into a sudoers
+// drop-in as is: an absolute program path and literal arguments, nothing
+// sudoers would read as an alias, a wildcard, a negation or an escape.
+func validSudoCommand(c string) bool {
+	return strings.HasPrefix(c, "/") && c == strings.TrimSpace(c) && !strings.ContainsAny(c, ",:=\\#\"'!*?[]\n\r\t%")
 }
 
 type problems struct {
@@ -93,6 +102,7 @@ func (p *problems) header() {
 	if hasPool && !prefixRe.MatchString(prefix.s) {
 		p.add(prefix.line, "account_pool.prefix", "%q must be 1-12 lower-case letters and digits, starting with a letter", prefix.s)
 	}
+	p.sudo()
 	if hasPool {
 		return
 	}
@@ -101,6 +111,18 @@ func (p *problems) header() {
 			p.add(l[0].line, k, "users are mapped to this class, so it needs an account_pool with a prefix")
 			return
 		}
+	}
+}
+
+// sudo checks that sudo rules come with, and only with, kind superuser.
+func (p *problems) sudo() {
+	f := p.f
+	kind, rules := f.vals["account_pool.kind"], f.lists["account_pool.sudo"]
+	switch {
+	case kind.s == "superuser" && len(rules) == 0:
+		p.add(kind.line, "account_pool.kind", "a superuser pool needs account_pool.sudo: the commands its accounts may run as root")
+	case kind.s != "superuser" && len(rules) > 0:
+		p.add(rules[0].line, "account_pool.sudo", "sudo rules need account_pool.kind: superuser")
 	}
 }
 
