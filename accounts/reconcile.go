@@ -130,7 +130,8 @@ func (m *Manager) SudoersFile(class string) string {
 }
 
 // writeSudoers writes (superuser) or removes (normal) p's drop-in. The file
-// is checked with visudo when it is installed, and renamed into place.
+// is written aside, checked with `visudo -cf` (no visudo, or a rejection:
+// ErrBadKind, nothing installed) and renamed into place.
 func (m *Manager) writeSudoers(p *pool) error {
 	path := m.SudoersFile(p.class)
 	if !p.kind.Superuser {
@@ -157,11 +158,14 @@ func (m *Manager) writeSudoers(p *pool) error {
 	if err := os.WriteFile(tmp, []byte(b.String()), 0o440); err != nil {
 		return fmt.Errorf("sudoers: %w", err)
 	}
-	if visudo, err := exec.LookPath("visudo"); err == nil {
-		if out, err := exec.Command(visudo, "-cqf", tmp).CombinedOutput(); err != nil {
-			os.Remove(tmp)
-			return fmt.Errorf("sudoers for class %s rejected by visudo: %w: %s", p.class, err, out)
-		}
+	visudo, err := exec.LookPath("visudo")
+	if err != nil {
+		os.Remove(tmp)
+		return reason(ErrBadKind, fmt.Sprintf("class %s is a superuser pool but visudo (package sudo) is not installed: its sudoers cannot be checked, nothing installed", p.class))
+	}
+	if out, err := exec.Command(visudo, "-cqf", tmp).CombinedOutput(); err != nil {
+		os.Remove(tmp)
+		return fmt.Errorf("%w: sudoers for class %s rejected by visudo (nothing installed): %v: %s", ErrBadKind, p.class, err, out)
 	}
 	if err := os.Rename(tmp, path); err != nil {
 		os.Remove(tmp)

@@ -20,11 +20,17 @@ func (m *Manager) RemoveAll() error {
 		accts = append(accts, m.created[i])
 	}
 	m.mu.Lock()
+	pools := m.pools
 	m.pools, m.byName = map[string]*pool{}, map[string]*slot{}
 	m.created = nil
 	m.mu.Unlock()
 
 	var errs []error
+	for class, p := range pools {
+		if p.kind.Superuser { // the accounts go: their sudo rules first
+			errs = append(errs, rmMissingOK(m.SudoersFile(class)))
+		}
+	}
 	for _, a := range accts {
 		if err := m.remove(a); err != nil {
 			errs = append(errs, fmt.Errorf("remove account %s: %w", a.Name, err))

@@ -9,6 +9,8 @@ need=()
 command -v ssh >/dev/null 2>&1 || need+=(openssh-client)
 [ -x /usr/sbin/sshd ] || need+=(openssh-server)
 command -v useradd >/dev/null 2>&1 || need+=(passwd)
+# sudo: superuser pools' generated sudoers are checked with visudo and run with a real sudo -n.
+command -v sudo >/dev/null 2>&1 || need+=(sudo)
 # procps: the GMMA tests' cleanup kills a throwaway account's processes with pkill.
 command -v pkill >/dev/null 2>&1 || need+=(procps)
 command -v chromium >/dev/null 2>&1 || need+=(chromium)
