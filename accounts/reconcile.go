@@ -1,7 +1,9 @@
 package accounts
 
 import (
+	"errors"
 	"fmt"
+	"io/fs"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -130,11 +132,19 @@ func (m *Manager) SudoersFile(class string) string {
 }
 
 // writeSudoers writes (superuser) or removes (normal) p's drop-in. The file
-// is written aside, checked with `visudo -cf` (no visudo, or a rejection:
-// ErrBadKind, nothing installed) and renamed into place.
+// is written aside, checked with `visudo -cf` (a rejection: ErrBadKind,
+// nothing installed) and renamed into place. Without visudo (sudo not
+// installed) or in unprivileged mode nothing is installed.
 func (m *Manager) writeSudoers(p *pool) error {
 	path := m.SudoersFile(p.class)
 	if !p.kind.Superuser {
+		return rmMissingOK(path)
+	}
+	visudo, err := exec.LookPath("visudo")
+	if err != nil {
+		// Without sudo installed no rule can run: nothing to install, and
+		// an older drop-in (unchecked now) goes.
+		m.log.Error("superuser pool without sudo: visudo (package sudo) is not installed, no sudoers drop-in", "class", p.class)
 		return rmMissingOK(path)
 	}
 	m.mu.Lock()
@@ -152,16 +162,19 @@ func (m *Manager) writeSudoers(p *pool) error {
 	fmt.Fprintf(&b, "Defaults:%s !requiretty, env_reset, !setenv\n", alias)
 	fmt.Fprintf(&b, "%s ALL=(root) NOPASSWD: %s\n", alias, strings.Join(p.kind.Sudo, ", "))
 	if err := os.MkdirAll(m.cfg.SudoersDir, 0o750); err != nil {
+		if !m.priv && errors.Is(err, fs.ErrPermission) {
+			m.log.Warn("unprivileged mode: no sudoers drop-in for a superuser pool", "class", p.class, "err", err)
+			return nil
+		}
 		return fmt.Errorf("sudoers: %w", err)
 	}
 	tmp := filepath.Join(m.cfg.SudoersDir, "."+sudoersName(p.class)+".tmp")
 	if err := os.WriteFile(tmp, []byte(b.String()), 0o440); err != nil {
+		if !m.priv && errors.Is(err, fs.ErrPermission) {
+			m.log.Warn("unprivileged mode: no sudoers drop-in for a superuser pool", "class", p.class, "err", err)
+			return nil
+		}
 		return fmt.Errorf("sudoers: %w", err)
-	}
-	visudo, err := exec.LookPath("visudo")
-	if err != nil {
-		os.Remove(tmp)
-		return reason(ErrBadKind, fmt.Sprintf("class %s is a superuser pool but visudo (package sudo) is not installed: its sudoers cannot be checked, nothing installed", p.class))
 	}
 	if out, err := exec.Command(visudo, "-cqf", tmp).CombinedOutput(); err != nil {
 		os.Remove(tmp)

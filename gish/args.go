@@ -83,6 +83,10 @@ func (c *argCheck) deny(arg, why string) error {
 // CheckArgs decides whether the allowed executable name may run with args
 // (argv[1:]) in dir: options, operands, and paths against the areas.
 func (p *Policy) CheckArgs(name string, args []string, dir string) error {
+	if name == "sudo" && len(p.Sudo) > 0 {
+		_, err := p.checkSudo(args)
+		return err
+	}
 	r := p.Programs[name]
 	if r == nil {
 		return nil

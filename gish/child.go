@@ -122,8 +122,12 @@ func harden(cfg ChildConfig) error {
 	if err := unix.Prctl(unix.PR_SET_DUMPABLE, 0, 0, 0, 0); err != nil {
 		return fmt.Errorf("non-dumpable: %w", err)
 	}
-	if err := unix.Prctl(unix.PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0); err != nil {
-		return fmt.Errorf("no_new_privs: %w", err)
+	// A superuser class's GISH starts sudo for its rules (sudo.go); every
+	// other program still gets no_new_privs from its confinement thread.
+	if cfg.Policy == nil || len(cfg.Policy.Sudo) == 0 {
+		if err := unix.Prctl(unix.PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0); err != nil {
+			return fmt.Errorf("no_new_privs: %w", err)
+		}
 	}
 	if cfg.LimitProcesses && cfg.MaxProcesses > 0 {
 		lim := &unix.Rlimit{Cur: uint64(cfg.MaxProcesses), Max: uint64(cfg.MaxProcesses)}

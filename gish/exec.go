@@ -111,13 +111,18 @@ type launch struct {
 	real     string
 	argv     []string
 	spec     *confine.Spec // nil: the session's normal confinement
-	confined string        // for the audit: landlock, strict, off
+	confined string        // for the audit: landlock, strict, off, sudo
+	sudo     bool          // a superuser class's sudo rule: started as is
 }
 
 // decide applies EAM, UbAM and SAM to one final argv, in that order; the
 // module named is the one that decided.
 func (sh *Shell) decide(args []string, dir string) (launch, string, error) {
 	p := sh.policy
+	if args[0] == "sudo" && len(p.Sudo) > 0 {
+		argv, err := p.checkSudo(args[1:])
+		return launch{real: sudoPath, argv: argv, confined: "sudo", sudo: true}, ModuleEAM, err
+	}
 	c, err := p.resolveCommand(args[0], dir)
 	if err != nil {
 		return launch{}, ModuleEAM, err
@@ -207,7 +212,7 @@ func (sh *Shell) runProgram(ctx context.Context, hc interp.HandlerContext, l lau
 func (sh *Shell) programCmd(hc interp.HandlerContext, l launch) *exec.Cmd {
 	cmd := exec.Command(l.real)
 	cmd.Args = l.argv
-	if sh.policy.Landlock.Helper {
+	if sh.policy.Landlock.Helper && !l.sudo {
 		spec := l.spec
 		if spec == nil {
 			spec = &sh.spec
@@ -226,7 +231,7 @@ func (sh *Shell) programCmd(hc interp.HandlerContext, l launch) *exec.Cmd {
 // start starts cmd under its confinement: through the helper, or on a
 // thread restricted with the session's (or the launch's own) ruleset.
 func (sh *Shell) start(cmd *exec.Cmd, l launch) (func() error, error) {
-	if sh.policy.Landlock.Helper {
+	if sh.policy.Landlock.Helper || l.sudo {
 		if err := cmd.Start(); err != nil {
 			return nil, err
 		}

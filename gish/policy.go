@@ -45,6 +45,9 @@ type Policy struct {
 	Unsigned string `json:",omitempty"`
 	// Landlock is the kernel confinement requirement.
 	Landlock LandlockPolicy
+	// Sudo are a superuser class's sudo rules (absolute path and literal
+	// arguments, see sudo.go): `sudo [-n] RULE` runs through a real sudo.
+	Sudo []string `json:",omitempty"`
 	// MaxProcesses is RLIMIT_NPROC for programs (0: none). Set by the shell
 	// from the session when it runs as a dynamic account of its own.
 	MaxProcesses int `json:",omitempty"`
@@ -132,6 +135,9 @@ func (p *Policy) resolveCommand(name, dir string) (command, error) {
 	}
 	if isSafeBuiltin(name) {
 		return command{}, nil
+	}
+	if name == "sudo" && len(p.Sudo) > 0 {
+		return command{real: sudoPath, name: "sudo"}, nil // its rules: checkSudo
 	}
 	if !strings.Contains(name, "/") {
 		if real, ok := p.Executables[name]; ok {

@@ -24,6 +24,9 @@ func gishPolicy(c *policies.Class, exes map[string]string, home string) *gish.Po
 	p.ReadAreas = appendAreas(p.ReadAreas, c.Account.Read, home)
 	p.WriteAreas = appendAreas(p.WriteAreas, c.Account.Write, home)
 	p.Env = append(p.Env, c.Account.Env...)
+	if c.AccountPool.Kind == "superuser" {
+		p.Sudo = c.AccountPool.Sudo // GISH runs `sudo -n` for exactly these (gish/sudo.go)
+	}
 	for _, pat := range c.Account.DenyFiles {
 		if pat == "~" || strings.HasPrefix(pat, "~/") {
 			pat = home + pat[1:]

@@ -65,3 +65,22 @@ func TestGishPolicyAllowPatterns(t *testing.T) {
 		t.Error("systemctl start was allowed; only the listed operands may pass")
 	}
 }
+
+// TestGishPolicySudoRules: a superuser class's sudo rules reach GISH; a
+// normal class has none.
+func TestGishPolicySudoRules(t *testing.T) {
+	set, err := policies.LoadDir("../policies/examples")
+	if err != nil {
+		t.Fatal(err)
+	}
+	for class, want := range map[string][]string{
+		"appgroup-a":  {"/usr/bin/systemctl restart appa.service", "/usr/bin/systemctl stop appa.service"},
+		"engineering": nil,
+	} {
+		c, _ := set.Class(class)
+		exes, _ := set.Executables(class)
+		if got := gishPolicy(c, exes, "/home/x").Sudo; !slices.Equal(got, want) {
+			t.Errorf("%s: sudo rules %v, want %v", class, got, want)
+		}
+	}
+}
