@@ -152,9 +152,10 @@ func (w *procWatch) drain() {
 				break
 			}
 			w.event(b[:l])
-			b = b[(l+3)&^3:]
-			if len(b) < nlmsgHdrLen {
-				break
+			if next := (l + 3) &^ 3; next < len(b) {
+				b = b[next:]
+			} else {
+				b = nil
 			}
 		}
 	}
@@ -162,10 +163,11 @@ func (w *procWatch) drain() {
 
 // event applies one proc connector message. Caller holds mu.
 func (w *procWatch) event(m []byte) {
-	if len(m) < procEventData+16 || w.lost {
+	ne := binary.NativeEndian
+	if len(m) < procEventData+16 || w.lost ||
+		ne.Uint32(m[nlmsgHdrLen:]) != cnIdxProc || ne.Uint32(m[nlmsgHdrLen+4:]) != cnValProc {
 		return
 	}
-	ne := binary.NativeEndian
 	d := m[procEventData:]
 	switch ne.Uint32(m[nlmsgHdrLen+cnMsgLen:]) {
 	case procEventFork:
