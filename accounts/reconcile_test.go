@@ -91,6 +91,13 @@ func TestReconcileSuperuserSudoers(t *testing.T) {
 			}
 		})
 	}
+	// A policy change rewrites the rules and the accounts (grown here).
+	must(t, m.Reconcile("sysadmin-base", "igsa", 3, Kind{Superuser: true, Sudo: []string{"/bin/ls /root"}}))
+	b, err = os.ReadFile(m.SudoersFile("sysadmin-base"))
+	must(t, err)
+	if !strings.Contains(string(b), "= igsa01, igsa02, igsa03\n") || !strings.Contains(string(b), "NOPASSWD: /bin/ls /root\n") {
+		t.Errorf("sudoers after the policy change:\n%s", b)
+	}
 	must(t, m.Reconcile("sysadmin-base", "igsa", 2, Normal))
 	if _, err := os.Stat(m.SudoersFile("sysadmin-base")); !errors.Is(err, os.ErrNotExist) {
 		t.Errorf("sudoers of a pool turned normal: %v", err)
