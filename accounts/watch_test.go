@@ -41,18 +41,34 @@ func asUID(t *testing.T, uid uint32, argv ...string) *exec.Cmd {
 }
 
 // TestProcWatchCounts: the proc connector watcher counts exactly what the
-// /proc sweep finds for a uid, through setuid, fork and exit.
+// /proc sweep finds for a uid, through setuid, fork and exit, also from
+// inside a user and network namespace the processes made.
 func TestProcWatchCounts(t *testing.T) {
 	needRoot(t)
 	w, err := sharedProcWatch()
 	if err != nil {
 		t.Skipf("no proc connector here: %v", err)
 	}
+	script := "/bin/sleep 1000 & /bin/sleep 1000 & wait"
+	for name, argv := range map[string][]string{
+		"plain":      {"/bin/sh", "-c", script},
+		"namespaced": {"/usr/bin/unshare", "-rn", "/bin/sh", "-c", script},
+	} {
+		t.Run(name, func(t *testing.T) { procWatchCount(t, w, argv) })
+	}
+}
+
+func procWatchCount(t *testing.T, w *procWatch, argv []string) {
+	if argv[0] == "/usr/bin/unshare" {
+		if out, err := exec.Command("setpriv", "--reuid", "65534", "--regid", "65534", "--clear-groups", "--", "/usr/bin/unshare", "-rn", "/bin/true").CombinedOutput(); err != nil {
+			t.Skipf("no unprivileged user namespaces here: %v %s", err, out)
+		}
+	}
 	uid := unusedUID(t)
 	if n, ok := w.count(uid); !ok || n != 0 {
 		t.Fatalf("count before = %d, %v; want 0", n, ok)
 	}
-	cmd := asUID(t, uid, "/bin/sh", "-c", "/bin/sleep 1000 & /bin/sleep 1000 & wait")
+	cmd := asUID(t, uid, argv...)
 	checkFor(t, 5*time.Second, func() error {
 		pids, _ := ProcessesOf(uid)
 		if n, ok := w.count(uid); !ok || n != len(pids) || n != 3 {
