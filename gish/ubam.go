@@ -82,8 +82,8 @@ func ParseSigningKey(pem []byte) (ed25519.PrivateKey, error) {
 }
 
 // ParseSigner reads a trusted signer's public key as a policy names it:
-// an authorized_keys line ("ssh-ed25519 AAAA… comment") or the raw 32-byte
-// key in base64.
+// an authorized_keys line ("ssh-ed25519 AAAA… comment"), "ed25519:" and the
+// raw 32-byte key in base64 (the policy files' form), or that base64 alone.
 func ParseSigner(s string) (ed25519.PublicKey, error) {
 	s = strings.TrimSpace(s)
 	if strings.HasPrefix(s, "ssh-") {
@@ -97,9 +97,10 @@ func ParseSigner(s string) (ed25519.PublicKey, error) {
 		}
 		return nil, fmt.Errorf("trusted signer %q: not an ed25519 key", firstLine(s))
 	}
-	raw, err := base64.StdEncoding.DecodeString(s)
+	// Policy files write "ed25519:" + base64 (policies.ParseSigner).
+	raw, err := base64.StdEncoding.DecodeString(strings.TrimPrefix(s, "ed25519:"))
 	if err != nil || len(raw) != ed25519.PublicKeySize {
-		return nil, fmt.Errorf("trusted signer %q: want an ssh-ed25519 line or 32 bytes in base64", firstLine(s))
+		return nil, fmt.Errorf("trusted signer %q: want an ssh-ed25519 line, ed25519:BASE64 or 32 bytes in base64", firstLine(s))
 	}
 	return ed25519.PublicKey(raw), nil
 }

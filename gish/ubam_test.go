@@ -136,7 +136,8 @@ func TestSigningKeysAndSigners(t *testing.T) {
 		t.Fatalf("ParseSigningKey: %v", err)
 	}
 	sp, _ := gossh.NewPublicKey(pub)
-	for _, s := range []string{string(gossh.MarshalAuthorizedKey(sp)), base64.StdEncoding.EncodeToString(pub)} {
+	for _, s := range []string{string(gossh.MarshalAuthorizedKey(sp)), base64.StdEncoding.EncodeToString(pub),
+		"ed25519:" + base64.StdEncoding.EncodeToString(pub)} {
 		k, err := ParseSigner(s)
 		if err != nil || !k.Equal(pub) {
 			t.Errorf("ParseSigner(%q) = %v, %v", s, k, err)
