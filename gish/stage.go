@@ -17,6 +17,11 @@ import (
 // MaxUserBinary bounds the size of a user binary the agent stages.
 const MaxUserBinary = 256 << 20
 
+// stageSlots bounds the copies made at once: a copy is written before its
+// signature can be checked, so many callers could otherwise fill the
+// agent's disk with MaxUserBinary temporaries.
+var stageSlots = make(chan struct{}, 2)
+
 // StageDir is the per-session stage directory below the agent's data dir:
 // DataDir/ubam/<session>. It and its files belong to root; the session's
 // account may read and execute them, never write them.
@@ -40,6 +45,8 @@ func StageUserBinary(dir string, f *os.File, sig []byte, trusted []ed25519.Publi
 	if err := makeStageDir(dir); err != nil {
 		return "", err
 	}
+	stageSlots <- struct{}{}
+	defer func() { <-stageSlots }()
 	tmp, err := os.CreateTemp(dir, ".stage-*")
 	if err != nil {
 		return "", fmt.Errorf("stage: %w", err)
