@@ -75,8 +75,7 @@ func benchGISHStart(b *testing.B, sleep string, helper bool) {
 	{
 		p := DefaultPolicy("engineering", map[string]string{"sleep": sleep}, b.TempDir())
 		p.Landlock.Helper = helper
-		sac := startSAC(&testing.T{}, nil)
-		defer os.Remove(sac.path)
+		sac := startSAC(b, nil)
 		r, w, _ := os.Pipe()
 		w.Close()
 		defer r.Close()
@@ -88,6 +87,7 @@ func benchGISHStart(b *testing.B, sleep string, helper bool) {
 		if err != nil {
 			b.Fatal(err)
 		}
+		defer sh.Close()
 		b.ResetTimer()
 		for i := 0; i < b.N; i++ {
 			if st, _ := sh.Run(context.Background(), "sleep 0"); st != 0 {

@@ -78,6 +78,7 @@ func ChildMain() int {
 		fmt.Fprintf(os.Stderr, "gish: %v\n", err)
 		return 2
 	}
+	defer sh.Close()
 	if cfg.Audit {
 		// Programs must not inherit the audit pipe: they could forge
 		// decisions, and would keep the server's reader open.

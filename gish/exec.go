@@ -132,14 +132,8 @@ func (sh *Shell) decide(args []string, dir string) (launch, string, error) {
 		l.confined = "off"
 	}
 	if c.user {
-		mode, err := p.checkUserBinary(args[0], c.real)
-		if err != nil {
+		if l, err = sh.userLaunch(args[0], c.real, l); err != nil {
 			return launch{}, ModuleUbAM, err
-		}
-		l.argv[0] = args[0]
-		l.spec = sh.userSpec(c.real, mode == "strict")
-		if mode == "strict" {
-			l.confined = "strict"
 		}
 	} else if err := p.CheckArgs(c.name, args[1:], dir); err != nil {
 		return launch{}, ModuleEAM, err
@@ -151,6 +145,28 @@ func (sh *Shell) decide(args []string, dir string) (launch, string, error) {
 		return launch{}, ModuleSAM, err
 	}
 	return l, ModuleSAM, nil
+}
+
+// userLaunch is UbAM for a user binary: a signed one runs as the agent's
+// staged, verified copy (argv[0] stays the user's name) with execute on
+// that copy only; an unsigned one, where the class says so, under the
+// strict domain from where it is.
+func (sh *Shell) userLaunch(name, real string, l launch) (launch, error) {
+	mode, err := sh.policy.checkUserBinary(name, real)
+	if err != nil {
+		return l, err
+	}
+	l.argv[0] = name
+	if mode == "strict" {
+		l.spec, l.confined = sh.userSpec(real, true), "strict"
+		return l, nil
+	}
+	staged, err := sh.stageUserBinary(name, real)
+	if err != nil {
+		return l, err
+	}
+	l.real, l.spec = staged, sh.userSpec(staged, false)
+	return l, nil
 }
 
 // record sends one decision to the audit stream.

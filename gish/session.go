@@ -208,6 +208,10 @@ func (l *liveShell) startPipes(cmd *exec.Cmd) error {
 // wait waits for GISH to exit and for its output to be delivered.
 func (l *liveShell) wait(cmd *exec.Cmd) int {
 	err := cmd.Wait()
+	// Programs GISH started die with it: they carry no Pdeathsig (their
+	// forking thread exits at once, confine.Ruleset.Start), so what is
+	// left of the shell's Unix session is killed here.
+	killSession(l.pid)
 	if l.tty != nil {
 		select {
 		case <-l.done:

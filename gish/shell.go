@@ -15,6 +15,7 @@ import (
 
 	"github.com/igrid/igrid/gish/confine"
 	"github.com/igrid/igrid/gish/lineedit"
+	"github.com/igrid/igrid/sac"
 	"golang.org/x/term"
 	"mvdan.cc/sh/v3/expand"
 	"mvdan.cc/sh/v3/interp"
@@ -36,6 +37,9 @@ type Shell struct {
 	audit        *auditor     // nil: decisions are not reported
 
 	polStamp policyStamp // of cfg.PolicyFile as last read
+
+	sacOnce sync.Once
+	sac     *sac.Client // one connection to the SAC for the session; nil: no SAM
 
 	rulesMu sync.Mutex       // pipelines start programs concurrently
 	rules   *confine.Ruleset // spec compiled; nil until first use

@@ -7,7 +7,10 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"path/filepath"
 	"strings"
+
+	"golang.org/x/sys/unix"
 
 	gossh "golang.org/x/crypto/ssh"
 )
@@ -41,7 +44,8 @@ func fileSum(path string) ([]byte, error) {
 
 // VerifySignature checks path against path.sig with the trusted keys. It
 // returns nil when one of them signed exactly these contents, else a
-// reason a person can read.
+// reason a person can read. (GISH does not rely on it to run a binary:
+// the agent verifies the staged copy, StageUserBinary.)
 func VerifySignature(path string, trusted []ed25519.PublicKey) error {
 	if len(trusted) == 0 {
 		return fmt.Errorf("the class trusts no signer")
@@ -50,33 +54,15 @@ func VerifySignature(path string, trusted []ed25519.PublicKey) error {
 	if err != nil {
 		return fmt.Errorf("has no signature (%s%s)", path, SigSuffix)
 	}
-	sig, err := base64.StdEncoding.DecodeString(strings.TrimSpace(string(raw)))
-	if err != nil || len(sig) != ed25519.SignatureSize {
-		return fmt.Errorf("has a malformed signature file")
+	sig, err := decodeSignature(raw)
+	if err != nil {
+		return err
 	}
 	sum, err := fileSum(path)
 	if err != nil {
 		return err
 	}
-	for _, k := range trusted {
-		if len(k) == ed25519.PublicKeySize && ed25519.Verify(k, sum, sig) {
-			return nil
-		}
-	}
-	return fmt.Errorf("is not signed by a signer class policy trusts")
-}
-
-// checkUserBinary is UbAM for one user binary: "" when signed, "strict"
-// when unsigned but the class confines unsigned binaries, else a Denial.
-func (p *Policy) checkUserBinary(name, real string) (string, error) {
-	err := VerifySignature(real, p.TrustedSigners)
-	if err == nil {
-		return "", nil
-	}
-	if p.Unsigned == UnsignedConfine {
-		return "strict", nil
-	}
-	return "", &Denial{Subject: name, Rule: RuleSignature, Reason: err.Error() + " (class " + p.Class + " runs only signed user binaries)"}
+	return verifySum(sum, sig, trusted)
 }
 
 // ParseSigningKey reads an ed25519 private key in OpenSSH or PKCS#8 PEM
@@ -96,8 +82,8 @@ func ParseSigningKey(pem []byte) (ed25519.PrivateKey, error) {
 }
 
 // ParseSigner reads a trusted signer's public key as a policy names it:
-// an authorized_keys line ("ssh-ed25519 AAAA… comment") or the raw 32-byte
-// key in base64.
+// an authorized_keys line ("ssh-ed25519 AAAA… comment"), "ed25519:" and the
+// raw 32-byte key in base64 (the policy files' form), or that base64 alone.
 func ParseSigner(s string) (ed25519.PublicKey, error) {
 	s = strings.TrimSpace(s)
 	if strings.HasPrefix(s, "ssh-") {
@@ -111,9 +97,10 @@ func ParseSigner(s string) (ed25519.PublicKey, error) {
 		}
 		return nil, fmt.Errorf("trusted signer %q: not an ed25519 key", firstLine(s))
 	}
-	raw, err := base64.StdEncoding.DecodeString(s)
+	// Policy files write "ed25519:" + base64 (policies.ParseSigner).
+	raw, err := base64.StdEncoding.DecodeString(strings.TrimPrefix(s, "ed25519:"))
 	if err != nil || len(raw) != ed25519.PublicKeySize {
-		return nil, fmt.Errorf("trusted signer %q: want an ssh-ed25519 line or 32 bytes in base64", firstLine(s))
+		return nil, fmt.Errorf("trusted signer %q: want an ssh-ed25519 line, ed25519:BASE64 or 32 bytes in base64", firstLine(s))
 	}
 	return ed25519.PublicKey(raw), nil
 }
@@ -125,4 +112,71 @@ func SignFile(key ed25519.PrivateKey, path string) (string, error) {
 		return "", err
 	}
 	return path + SigSuffix, os.WriteFile(path+SigSuffix, sig, 0o644)
+}
+
+// checkUserBinary is UbAM's first look at a user binary, on its path as
+// the user sees it: "" when signed, "strict" when unsigned but the class
+// confines unsigned binaries, else a Denial. A signed binary then runs only
+// as the copy the agent staged and verified (stageUserBinary).
+func (p *Policy) checkUserBinary(name, real string) (string, error) {
+	err := VerifySignature(real, p.TrustedSigners)
+	if err == nil {
+		return "", nil
+	}
+	if p.Unsigned == UnsignedConfine {
+		return "strict", nil
+	}
+	return "", &Denial{Subject: name, Rule: RuleSignature, Reason: err.Error() + " (class " + p.Class + " runs only signed user binaries)"}
+}
+
+// maxSigFile bounds FILE.sig (base64 of 64 bytes and a newline).
+const maxSigFile = 4 << 10
+
+// stageUserBinary is GISH's half of the staging: it opens the user binary
+// as the user (GISH runs as the session's account), reads its signature
+// and hands both to the agent over the SAC connection; the agent copies
+// the open file, verifies the copy and returns its root-owned path, which
+// is what runs. A file rewritten after signing, or swapped while this
+// runs, fails the agent's check over the bytes it copied.
+func (sh *Shell) stageUserBinary(name, real string) (string, error) {
+	deny := func(why string) error {
+		return &Denial{Subject: name, Rule: RuleSignature, Reason: why}
+	}
+	cl := sh.sacClient()
+	if cl == nil {
+		return "", deny("cannot be staged: the session has no node agent socket (SACSocket) to verify user binaries")
+	}
+	f, err := os.OpenFile(real, os.O_RDONLY|unix.O_NOFOLLOW|unix.O_NONBLOCK, 0)
+	if err != nil {
+		return "", deny("cannot be opened for staging: " + err.Error())
+	}
+	defer f.Close()
+	sig, err := readSmall(real+SigSuffix, maxSigFile)
+	if err != nil {
+		return "", deny(fmt.Sprintf("has no readable signature (%s%s)", real, SigSuffix))
+	}
+	d, err := cl.Stage(name, f, sig)
+	switch {
+	case err != nil:
+		return "", deny("cannot be staged: " + err.Error())
+	case !d.Allow:
+		return "", deny(d.Message + " (class " + sh.policy.Class + " runs only signed user binaries; staged copy refused: " + d.Reason + ")")
+	case !filepath.IsAbs(d.Path):
+		return "", deny(fmt.Sprintf("cannot be staged: the agent answered the path %q", d.Path))
+	}
+	return d.Path, nil
+}
+
+// readSmall reads a file of at most max bytes.
+func readSmall(path string, max int64) ([]byte, error) {
+	f, err := os.OpenFile(path, os.O_RDONLY|unix.O_NONBLOCK, 0)
+	if err != nil {
+		return nil, err
+	}
+	defer f.Close()
+	b, err := io.ReadAll(io.LimitReader(f, max+1))
+	if err == nil && int64(len(b)) > max {
+		err = fmt.Errorf("%s is larger than %d bytes", path, max)
+	}
+	return b, err
 }

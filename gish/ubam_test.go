@@ -31,6 +31,7 @@ func shellWith(t *testing.T, p *Policy, sac string) (*Shell, *bytes.Buffer, *byt
 	if err != nil {
 		t.Fatal(err)
 	}
+	t.Cleanup(func() { sh.Close() })
 	return sh, &out, &errb
 }
 
@@ -83,11 +84,13 @@ func TestUserBinaries(t *testing.T) {
 		{"by absolute path", home + "/unsigned made5", UnsignedDeny, false, RuleSignature},
 		{"unsigned confined runs without write rights", "./unsigned made6", UnsignedConfine, false, ""},
 	}
+	srv := startSAC(t, nil)
+	srv.trust(pub)
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
 			p := DefaultPolicy("tc", base.Executables, home)
 			p.TrustedSigners, p.Unsigned = []ed25519.PublicKey{pub}, tc.unsigned
-			sh, _, errb := shellWith(t, p, "")
+			sh, _, errb := shellWith(t, p, srv.path)
 			st, _ := sh.Run(context.Background(), tc.line)
 			made := strings.Fields(tc.line)[1]
 			_, err := os.Stat(filepath.Join(home, made))
@@ -102,6 +105,24 @@ func TestUserBinaries(t *testing.T) {
 			}
 		})
 	}
+	srv.mu.Lock()
+	staged := append([]string(nil), srv.staged...)
+	srv.mu.Unlock()
+	if len(staged) != 1 {
+		t.Fatalf("staged %q, want the one signed binary", staged)
+	}
+	fi, err := os.Stat(staged[0])
+	if err != nil || fi.Mode().Perm() != 0o555 || filepath.Dir(staged[0]) != StageDir(srv.dataDir, "s-t") {
+		t.Fatalf("staged copy %s: %v, %v; want mode 0555 in the session's stage dir", staged[0], fi, err)
+	}
+	t.Run("no agent to stage", func(t *testing.T) {
+		p := DefaultPolicy("tc", base.Executables, home)
+		p.TrustedSigners = []ed25519.PublicKey{pub}
+		sh, _, errb := shellWith(t, p, "")
+		if st, _ := sh.Run(context.Background(), "./signed made7"); st == 0 || !strings.Contains(errb.String(), "no node agent socket") {
+			t.Fatalf("status %d, stderr %q: a signed binary without a stager must be denied", st, errb)
+		}
+	})
 }
 
 func TestSigningKeysAndSigners(t *testing.T) {
@@ -115,7 +136,8 @@ func TestSigningKeysAndSigners(t *testing.T) {
 		t.Fatalf("ParseSigningKey: %v", err)
 	}
 	sp, _ := gossh.NewPublicKey(pub)
-	for _, s := range []string{string(gossh.MarshalAuthorizedKey(sp)), base64.StdEncoding.EncodeToString(pub)} {
+	for _, s := range []string{string(gossh.MarshalAuthorizedKey(sp)), base64.StdEncoding.EncodeToString(pub),
+		"ed25519:" + base64.StdEncoding.EncodeToString(pub)} {
 		k, err := ParseSigner(s)
 		if err != nil || !k.Equal(pub) {
 			t.Errorf("ParseSigner(%q) = %v, %v", s, k, err)

@@ -172,6 +172,7 @@ func (a *Agent) endSession(id, why string) error {
 	// GMMA first: it kills what is in the session cgroup and removes it;
 	// then the account's files are saved and the account is cleaned.
 	a.removeSessionPolicy(id)
+	a.removeStage(id)
 	gerr := a.gmma.sessionEnded(id)
 	err := errors.Join(gerr, a.finishSession(id, s.binding.User, s.binding.Home))
 	a.cacheMoved.Store(true)

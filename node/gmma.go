@@ -98,7 +98,7 @@ func (g *gmmaNode) startSAC(a *Agent) error {
 		return err
 	}
 	g.sac, err = sac.NewServer(sac.ServerConfig{Path: filepath.Join(a.cfg.DataDir, SACSocketName), Controller: ctl,
-		Sessions: sac.ResolverFunc(g.sessionForUID), Logger: g.log,
+		Sessions: sac.ResolverFunc(g.sessionForUID), Logger: g.log, Stage: a.stageUserBinary,
 		Audit: func(uid uint32, d sac.Decision) {
 			g.log.Info("sac decision", "session", d.Session, "uid", uid, "app", d.App, "allow", d.Allow,
 				"reason", d.Reason, "parameter", d.Parameter)

@@ -10,7 +10,9 @@
 // denies the launch, and the Decision names it with current, estimate, limit
 // and the overshoot. A session whose usage time is over admits nothing.
 //
-// Protocol (one connection per question): the client writes one JSON line
+// Protocol (many questions per connection; a GISH keeps one connection for
+// its session, Client, and dials again when it breaks): the client writes a
+// JSON line
 //
 //	{"app": "python3", "argv": ["python3", "job.py"]}
 //
@@ -20,7 +22,15 @@
 //	 "parameter": "cpu_percent", "current": 100, "estimate": 80, "limit": 150,
 //	 "over": 30, "message": "python3: denied: cpu_percent would reach 180% …"}
 //
-// Unknown fields, an empty app or a line over 64 KiB get reason
-// "bad_request". The caller's session comes from SO_PEERCRED (its uid), never
+// one reply line per request line, in order. A stage request
+//
+//	{"op": "stage", "app": "./prog", "sig": "<the text of prog.sig>"}
+//
+// carries the open file (SCM_RIGHTS, exactly one descriptor) and is
+// answered by ServerConfig.Stage with the staged copy's "path" (reason
+// "staged") or its refusal (reason "stage_refused"; "no_stager" where the
+// node stages nothing). Unknown fields or ops, an empty app or a line over
+// 64 KiB get reason "bad_request", after which the server closes the
+// connection. The caller's session comes from SO_PEERCRED (its uid), never
 // from the request; a uid with no session gets "unknown_caller".
 package sac

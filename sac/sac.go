@@ -23,6 +23,9 @@ const (
 	ReasonUnknownCaller = "unknown_caller"
 	ReasonPolicy        = "policy_denied"
 	ReasonNoState       = "no_monitoring_data"
+	ReasonStaged        = "staged"
+	ReasonStageRefused  = "stage_refused"
+	ReasonNoStager      = "no_stager"
 )
 
 // Limits are a session's SLA limits; zero means "no limit".
@@ -53,11 +56,22 @@ type Profile struct {
 	BandwidthKbps float64       `json:"bandwidth_kbps"`
 }
 
-// Request asks to start an application.
+// Request asks to start an application, or (Op "stage") to stage a user
+// binary: App is then the user's name of it, Sig its detached signature
+// (the text of FILE.sig) and the open file travels with the line
+// (SCM_RIGHTS).
 type Request struct {
+	Op   string   `json:"op,omitempty"` // "" or OpAdmit; OpStage
 	App  string   `json:"app"`
 	Argv []string `json:"argv,omitempty"`
+	Sig  string   `json:"sig,omitempty"`
 }
+
+// Request operations.
+const (
+	OpAdmit = "admit"
+	OpStage = "stage"
+)
 
 // Decision is SAC's answer, with the parameter and the numbers behind a Deny.
 type Decision struct {
@@ -72,6 +86,8 @@ type Decision struct {
 	// Over is current + estimate − limit: by how much the launch would pass it.
 	Over    float64 `json:"over,omitempty"`
 	Message string  `json:"message"`
+	// Path is the staged copy of a user binary (Op "stage", allowed).
+	Path string `json:"path,omitempty"`
 }
 
 // State gives SAC a session's SLA and current aggregate.

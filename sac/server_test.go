@@ -47,6 +47,11 @@ func (u *uidMap) SessionForUID(uid uint32) (string, bool) {
 
 func startServer(t *testing.T, uids *uidMap, cur sac.Current) (string, *[]sac.Decision) {
 	t.Helper()
+	return startServerWith(t, uids, cur, nil)
+}
+
+func startServerWith(t *testing.T, uids *uidMap, cur sac.Current, stage sac.StageFunc) (string, *[]sac.Decision) {
+	t.Helper()
 	dir, err := os.MkdirTemp("", "sac")
 	if err != nil {
 		t.Fatal(err)
@@ -60,7 +65,7 @@ func startServer(t *testing.T, uids *uidMap, cur sac.Current) (string, *[]sac.De
 	var mu sync.Mutex
 	var audit []sac.Decision
 	srv, err := sac.NewServer(sac.ServerConfig{
-		Path: filepath.Join(dir, "sac.sock"), Controller: ctl, Sessions: uids,
+		Path: filepath.Join(dir, "sac.sock"), Controller: ctl, Sessions: uids, Stage: stage,
 		Audit: func(_ uint32, d sac.Decision) { mu.Lock(); audit = append(audit, d); mu.Unlock() },
 	})
 	if err != nil {

@@ -86,7 +86,9 @@ func Apply(s *Spec) error {
 	add(fileWrite, dirWrite, s.Write)
 	add(fileExec, fileExec|landlock.AccessFSSet(ll.AccessFSReadDir), s.Exec)
 	add(devRights, devRights|landlock.AccessFSSet(ll.AccessFSReadDir), s.Dev)
-	if err := cfg.RestrictPaths(rules...); err != nil {
+	// Restrict, not RestrictPaths: RestrictPaths keeps only the filesystem
+	// rights of cfg and silently drops the signal and socket scopes.
+	if err := cfg.Restrict(rules...); err != nil {
 		return fmt.Errorf("confine: landlock: %w", err)
 	}
 	return nil

@@ -13,14 +13,14 @@ import (
 // Ruleset is a Spec compiled once into a Landlock ruleset. Start confines
 // one program with it without a helper process: Landlock domains and
 // no_new_privs belong to a thread, so a dedicated OS thread restricts
-// itself, forks the program (which inherits that thread's domain) and waits
-// for it, then dies with its goroutine; no other thread of GISH is touched.
+// itself, forks the program (which inherits that thread's domain) and dies
+// right after; no other thread of GISH is touched, and none is left in the
+// program's domain.
 type Ruleset struct {
 	fd  int // -1 when Landlock is off
 	off bool
 
-	wmu sync.Mutex // w, and fd against Close
-	w   *worker
+	wmu sync.Mutex // fd against Close during a start
 }
 
 // NewRuleset compiles s. With s.Off it confines nothing but no_new_privs.
@@ -97,28 +97,54 @@ func (r *Ruleset) Close() {
 
 // Start starts cmd confined and returns the function that waits for it.
 // cmd must not be waited for otherwise.
+//
+// No thread of the caller stays in the program's domain: the program is
+// forked from a fresh thread that is never the process's main thread (a
+// kill(getppid()) targets the main thread) and that exits as soon as the
+// fork returned. Landlock's signal scope lets a domain signal only its own
+// members, so the program cannot signal any thread of the caller. A
+// Pdeathsig would fire at once when that thread exits: Start clears it (the
+// caller kills its programs itself when it ends; GISH's server kills the
+// shell's Unix session).
 func (r *Ruleset) Start(cmd *exec.Cmd) (wait func() error, err error) {
+	if cmd.SysProcAttr != nil {
+		cmd.SysProcAttr.Pdeathsig = 0
+	}
 	started := make(chan error, 1)
-	done := make(chan error, 1)
-	go func() {
-		// Never unlocked: the restricted thread exits with this goroutine.
-		runtime.LockOSThread()
+	onThread(func() {
 		if err := r.restrictThread(); err != nil {
 			started <- err
 			return
 		}
-		if err := cmd.Start(); err != nil {
-			started <- err
-			return
-		}
-		started <- nil
-		// Waiting here keeps the parent thread alive for Pdeathsig.
-		done <- cmd.Wait()
-	}()
+		started <- cmd.Start()
+		// Returning ends the locked goroutine, and the kernel thread with it.
+	})
 	if err := <-started; err != nil {
 		return nil, err
 	}
-	return func() error { return <-done }, nil
+	return cmd.Wait, nil
+}
+
+// onThread runs f on a goroutine locked to an OS thread other than the main
+// thread and never unlocked, so the thread ends with f. A goroutine that
+// finds itself on the main thread keeps it locked while it hands f to a
+// second goroutine, which therefore cannot be scheduled there.
+func onThread(f func()) {
+	go func() {
+		runtime.LockOSThread()
+		if unix.Gettid() != unix.Getpid() {
+			f()
+			return // thread exits
+		}
+		ready := make(chan struct{})
+		go func() {
+			runtime.LockOSThread()
+			close(ready)
+			f()
+		}()
+		<-ready
+		runtime.UnlockOSThread()
+	}()
 }
 
 func (r *Ruleset) restrictThread() error {
