@@ -108,15 +108,23 @@ func (m *Monitor) Watch(id string, t sensor.Target, sla SLA) error {
 		return fmt.Errorf("%w: %s", ErrDuplicateSession, id)
 	}
 	t.Session = id
+	if err := m.cfg.Sensors.Watch(&t); err != nil {
+		return fmt.Errorf("gmma watch %s: %w", id, err)
+	}
 	m.sessions[id] = &watched{target: t, sla: sla}
 	return nil
 }
 
-// Unwatch stops sampling a session.
+// Unwatch stops sampling a session and releases what the sensors hold for
+// it (the network counters are detached).
 func (m *Monitor) Unwatch(id string) {
 	m.mu.Lock()
+	_, ok := m.sessions[id]
 	delete(m.sessions, id)
 	m.mu.Unlock()
+	if ok {
+		m.cfg.Sensors.Forget(id)
+	}
 }
 
 // Subscribe adds an in-process consumer; it runs on the sampling goroutine.

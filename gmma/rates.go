@@ -13,7 +13,7 @@ const userHZ = 100
 // A process seen for the first time is charged its lifetime average.
 func (m *Monitor) sessionUsage(w *watched, raw sensor.Session) SessionUsage {
 	u := SessionUsage{Session: raw.ID, Time: raw.Time, DiskBytes: raw.DiskBytes, SLA: w.sla,
-		NetRxBytes: raw.NetRxBytes, NetTxBytes: raw.NetTxBytes,
+		NetRxBytes: raw.NetRxBytes, NetTxBytes: raw.NetTxBytes, NetMethod: raw.NetMethod, NetNote: raw.NetNote,
 		MemBytes: raw.Cgroup.MemoryBytes, OOMKills: raw.Cgroup.OOMKills, PidsLimitHits: raw.Cgroup.PidsLimitHits}
 	if !w.sla.Start.IsZero() {
 		u.Elapsed = raw.Time.Sub(w.sla.Start)

@@ -66,6 +66,8 @@ type SessionUsage struct {
 	BandwidthKbps float64       `json:"bandwidth_kbps"` // rx + tx
 	NetRxBytes    uint64        `json:"net_rx_bytes"`
 	NetTxBytes    uint64        `json:"net_tx_bytes"`
+	NetMethod     string        `json:"net_method,omitempty"` // sensor.NetCgroupSKB or the fallback sensor.NetSockDiag
+	NetNote       string        `json:"net_note,omitempty"`   // why the fallback
 	OOMKills      uint64        `json:"oom_kills"`
 	PidsLimitHits uint64        `json:"pids_limit_hits"`
 	Apps          []AppUsage    `json:"apps"`
