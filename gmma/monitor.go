@@ -5,11 +5,14 @@ import (
 	"encoding/json"
 	"fmt"
 	"log/slog"
+	"os"
+	"runtime"
 	"sort"
 	"sync"
 	"time"
 
 	"github.com/nats-io/nats.go"
+	"golang.org/x/sys/unix"
 
 	"github.com/igrid/igrid/gmma/sensor"
 )
@@ -30,6 +33,13 @@ type MonitorConfig struct {
 	Conn   *nats.Conn
 	Now    func() time.Time
 	Logger *slog.Logger
+	// SamplerNice is the nice value of the sampling thread (sensors and the
+	// in-process consumers: enforcer, aggregator, metrics), so the agent is
+	// not starved by the very processes it polices. Default -10 when the
+	// agent may raise its priority (root), else unchanged; KeepPriority
+	// leaves it alone.
+	SamplerNice  int
+	KeepPriority bool
 }
 
 // Monitor is the monitoring agent: the producer that turns the sensors'
@@ -46,8 +56,9 @@ type Monitor struct {
 	seq       uint64
 	prevNode  *sensor.Node
 
-	stop chan struct{}
-	done chan struct{}
+	stop  chan struct{}
+	done  chan struct{}
+	clock *sampleClock
 }
 
 type watched struct {
@@ -153,7 +164,8 @@ func (m *Monitor) Latest(id string) (SessionUsage, SLA, bool) {
 // Start samples every interval until Shutdown.
 func (m *Monitor) Start() error {
 	m.stop, m.done = make(chan struct{}), make(chan struct{})
-	go m.loop()
+	m.clock = newSampleClock(m.cfg.Interval, m.stop)
+	go m.loop(m.clock)
 	return nil
 }
 
@@ -166,6 +178,7 @@ func (m *Monitor) Shutdown(ctx context.Context) error {
 		return nil
 	}
 	close(m.stop)
+	m.clock.interrupt()
 	select {
 	case <-m.done:
 		return nil
@@ -174,24 +187,47 @@ func (m *Monitor) Shutdown(ctx context.Context) error {
 	}
 }
 
-func (m *Monitor) loop() {
+func (m *Monitor) loop(c *sampleClock) {
 	defer close(m.done)
-	t := time.NewTicker(m.cfg.Interval)
-	defer t.Stop()
+	defer c.close()
+	m.raisePriority()
+	due := time.Now()
 	for {
-		if _, err := m.SampleNow(); err != nil {
+		if _, err := m.sample(due); err != nil {
 			m.cfg.Logger.Warn("gmma sample", "node", m.cfg.Node, "err", err)
 		}
-		select {
-		case <-m.stop:
+		var ok bool
+		if due, ok = c.wait(); !ok {
 			return
-		case <-t.C:
 		}
 	}
 }
 
+// raisePriority pins the sampling goroutine to its thread and sets that
+// thread's nice value (setpriority on the thread id). The thread is
+// released with the priority when loop returns, so the runtime does not reuse it.
+func (m *Monitor) raisePriority() {
+	if m.cfg.KeepPriority {
+		return
+	}
+	nice := m.cfg.SamplerNice
+	if nice == 0 {
+		if os.Geteuid() != 0 {
+			return
+		}
+		nice = -10
+	}
+	runtime.LockOSThread() // never unlocked: the thread exits with the goroutine
+	if err := unix.Setpriority(unix.PRIO_PROCESS, unix.Gettid(), nice); err != nil {
+		m.cfg.Logger.Warn("gmma sampler priority", "node", m.cfg.Node, "nice", nice, "err", err)
+	}
+}
+
 // SampleNow takes one sample, hands it to the consumers and publishes it.
-func (m *Monitor) SampleNow() (Sample, error) {
+func (m *Monitor) SampleNow() (Sample, error) { return m.sample(time.Time{}) }
+
+// sample takes the sample that was due at due (zero: now).
+func (m *Monitor) sample(due time.Time) (Sample, error) {
 	began := time.Now()
 	m.mu.Lock()
 	ids := make([]string, 0, len(m.sessions))
@@ -220,7 +256,13 @@ func (m *Monitor) SampleNow() (Sample, error) {
 		errs = append(errs, err)
 	}
 	s.Node = m.nodeUsage(nraw, len(ws))
+	for _, su := range s.Sessions {
+		s.Node.SessionsCPUPercent += su.CPUPercent
+	}
 	s.Took = time.Since(began)
+	if !due.IsZero() && began.After(due) {
+		s.Late = began.Sub(due)
+	}
 
 	m.mu.Lock()
 	m.seq++

@@ -256,9 +256,14 @@ func (r *Registry) proc(sensors []ProcSensor, pid int, full bool, old Proc, had 
 	return out, true
 }
 
-// Uptime reads the seconds since boot (/proc/uptime), the clock of the
-// processes' start times.
+// Uptime reads the seconds since boot, the clock of the processes' start
+// times: CLOCK_BOOTTIME on the live /proc, /proc/uptime on a fixture tree.
 func (r *Registry) Uptime() (float64, error) {
+	if r.cfg.ProcRoot == procfs.DefaultMountPoint {
+		if s, ok := bootSeconds(); ok {
+			return s, nil
+		}
+	}
 	var buf [128]byte
 	n, err := readSmall(r.cfg.ProcRoot+"/uptime", buf[:])
 	if err != nil {
