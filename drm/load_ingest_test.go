@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"math"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -19,6 +20,7 @@ import (
 
 	"github.com/igrid/igrid/drm"
 	"github.com/igrid/igrid/drm/client"
+	"github.com/igrid/igrid/drm/store"
 	"github.com/igrid/igrid/gmma"
 	"github.com/igrid/igrid/gmma/cgroup"
 	"github.com/igrid/igrid/gmma/gmmatest"
@@ -235,4 +237,40 @@ func runHog(t *testing.T, a *node.Agent) {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { a.Monitor().Unwatch(id) })
+}
+
+// TestGridAwareScore: the grid load counts only when it came from the grid
+// aggregate; least-loaded takes the busier of booked and used, spread scales
+// by the unused share, best-fit is unchanged.
+func TestGridAwareScore(t *testing.T) {
+	st := func(from string, gridCPU float64) *proto.NodeStatus {
+		s := &proto.NodeStatus{}
+		s.CPU.Cores, s.MemoryMB = 4, 8192
+		s.Load = proto.Load{GridCPUPercent: gridCPU, From: from}
+		return s
+	}
+	booked := store.Capacity{Cores: 1, MemoryMB: 2048} // a quarter booked
+	cases := []struct {
+		name   string
+		policy drm.Policy
+		status *proto.NodeStatus
+		booked int // sessions booked (spread)
+		want   float64
+	}{
+		{"least-loaded, heartbeat load ignored", drm.LeastLoaded{}, st("", 300), 0, 0.75},
+		{"least-loaded, used above booked", drm.LeastLoaded{}, st(drm.LoadFromGrid, 200), 0, 0.5},
+		{"least-loaded, used below booked", drm.LeastLoaded{}, st(drm.LoadFromGrid, 40), 0, 0.75},
+		{"spread scales by unused", drm.Spread{}, st(drm.LoadFromGrid, 100), 1, 0.5 * 0.75},
+		{"best-fit unchanged", drm.BestFit{}, st(drm.LoadFromGrid, 400), 0, 0.25},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			n := drm.NodeView{NodeStatus: c.status, Reserved: booked}
+			n.Reserved.Sessions = c.booked
+			got := drm.GridAware{Policy: c.policy}.Score(&n, store.Capacity{})
+			if math.Abs(got-c.want) > 1e-9 {
+				t.Fatalf("score %.4f, want %.4f", got, c.want)
+			}
+		})
+	}
 }
