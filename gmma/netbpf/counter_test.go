@@ -51,7 +51,7 @@ func child(spec string) int {
 }
 
 // testGroup makes a throwaway cgroup-v2 directory, removed at the end.
-func testGroup(t *testing.T) string {
+func testGroup(t testing.TB) string {
 	t.Helper()
 	if os.Geteuid() != 0 {
 		t.Skip("needs root: creates a cgroup and attaches BPF programs")
