@@ -67,13 +67,11 @@ func (g *gridLoads) statuses(inner func(time.Time) []proto.NodeStatus) func(time
 		if v == nil {
 			return out
 		}
-		for i := range out {
-			if l, ok := v.LoadIfFresh(out[i].Name, now, g.maxAge); ok {
-				ld := l.Load()
-				ld.From = LoadFromGrid
-				out[i].Load = ld
-			}
-		}
+		v.Overlay(now, g.maxAge, len(out), func(i int) string { return out[i].Name }, func(i int, l gmma.NodeLoad) {
+			ld := l.Load()
+			ld.From = LoadFromGrid
+			out[i].Load = ld
+		})
 		return out
 	}
 }

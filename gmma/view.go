@@ -60,6 +60,24 @@ func (v *GridView) receive(m *nats.Msg) {
 	v.apps, v.last, v.recv = ga.Apps, ga, time.Now()
 }
 
+// Overlay, when the last grid aggregate arrived at most maxAge before now,
+// calls set(i, load) for each i in [0, n) whose node name(i) the aggregate
+// lists, all under one lock (a scheduler snapshot of ten thousand nodes
+// takes it once); it reports whether the view was fresh.
+func (v *GridView) Overlay(now time.Time, maxAge time.Duration, n int, name func(i int) string, set func(i int, l NodeLoad)) bool {
+	v.mu.Lock()
+	defer v.mu.Unlock()
+	if v.recv.IsZero() || now.Sub(v.recv) > maxAge || len(v.loads) == 0 {
+		return false
+	}
+	for i := 0; i < n; i++ {
+		if l, ok := v.loads[name(i)]; ok {
+			set(i, l)
+		}
+	}
+	return true
+}
+
 // LoadIfFresh returns a node's load from the grid aggregate when the last
 // aggregate arrived at most maxAge before now and still lists the node (a
 // node whose load did not move past the dead band keeps its last value; a
