@@ -33,13 +33,18 @@ type MonitorConfig struct {
 	Conn   *nats.Conn
 	Now    func() time.Time
 	Logger *slog.Logger
-	// SamplerNice is the nice value of the sampling thread (sensors and the
-	// in-process consumers: enforcer, aggregator, metrics), so the agent is
-	// not starved by the very processes it polices. Default -10 when the
-	// agent may raise its priority (root), else unchanged; KeepPriority
-	// leaves it alone.
-	SamplerNice  int
-	KeepPriority bool
+	// The sampling thread (sensors and the in-process consumers: enforcer,
+	// aggregator, metrics) runs above the processes it polices, so their
+	// load cannot delay the enforcement. As root it runs SCHED_RR at the
+	// lowest real-time priority (1): woken by its timer within a fraction of
+	// a millisecond whatever the load; its work per period is bounded (one
+	// sensor pass) and the kernel's real-time throttling still leaves the
+	// rest of the machine 5 % of every second. SamplerNoRealtime (or a
+	// refusal) uses nice SamplerNice instead (default -10); KeepPriority
+	// leaves the thread alone (and unprivileged agents do).
+	SamplerNoRealtime bool
+	SamplerNice       int
+	KeepPriority      bool
 }
 
 // Monitor is the monitoring agent: the producer that turns the sensors'
@@ -203,25 +208,34 @@ func (m *Monitor) loop(c *sampleClock) {
 	}
 }
 
-// raisePriority pins the sampling goroutine to its thread and sets that
-// thread's nice value (setpriority on the thread id). The thread is
-// released with the priority when loop returns, so the runtime does not reuse it.
+// raisePriority pins the sampling goroutine to its thread and raises that
+// thread's priority (SCHED_RR 1, else a nice value). The thread is never
+// unlocked: it exits with the goroutine, so the runtime does not reuse it
+// with the raised priority.
 func (m *Monitor) raisePriority() {
-	if m.cfg.KeepPriority {
+	if m.cfg.KeepPriority || os.Geteuid() != 0 {
 		return
+	}
+	runtime.LockOSThread()
+	if !m.cfg.SamplerNoRealtime {
+		attr := unix.SchedAttr{Size: unix.SizeofSchedAttr, Policy: schedRR, Priority: 1}
+		err := unix.SchedSetAttr(0, &attr, 0)
+		if err == nil {
+			return
+		}
+		m.cfg.Logger.Warn("gmma sampler: no real-time priority, using nice", "node", m.cfg.Node, "err", err)
 	}
 	nice := m.cfg.SamplerNice
 	if nice == 0 {
-		if os.Geteuid() != 0 {
-			return
-		}
 		nice = -10
 	}
-	runtime.LockOSThread() // never unlocked: the thread exits with the goroutine
 	if err := unix.Setpriority(unix.PRIO_PROCESS, unix.Gettid(), nice); err != nil {
 		m.cfg.Logger.Warn("gmma sampler priority", "node", m.cfg.Node, "nice", nice, "err", err)
 	}
 }
+
+// schedRR is SCHED_RR (linux/sched.h).
+const schedRR = 2
 
 // SampleNow takes one sample, hands it to the consumers and publishes it.
 func (m *Monitor) SampleNow() (Sample, error) { return m.sample(time.Time{}) }
