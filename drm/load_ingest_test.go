@@ -126,7 +126,15 @@ func TestDRMRanksByGridLoad(t *testing.T) {
 		t.Fatal(err)
 	}
 	running := testutil.WaitState(t, c, s.ID, proto.StateRunning)
-	ex, err := c.Explain(ctx, s.ID)
+	checkGridTrace(t, c, running, seen)
+}
+
+// checkGridTrace: the session went to gb, and its decision trace shows ga's
+// grid CPU share above gb's, exactly as a grid aggregate carried it.
+func checkGridTrace(t *testing.T, c *client.Client, running *proto.Session, seen *gridSeen) {
+	t.Helper()
+	ctx := context.Background()
+	ex, err := c.Explain(ctx, running.ID)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -106,8 +106,10 @@ type sampledAt struct {
 	cpu  float64
 }
 
+// share is the benchmark session's CPU limit, percent of one core.
+const share = 20
+
 func violationToAction(b *testing.B, period time.Duration, nice bool) {
-	const share = 20 // the session's CPU limit, percent of one core
 	acted := make(chan time.Time, 16)
 	enf, err := gmma.NewEnforcer(gmma.EnforcerConfig{Node: "bench", Policy: gmma.EnforcePolicy{KillAbove: 1000},
 		OnAct: func(ev gmma.AuditEvent) {
@@ -118,83 +120,105 @@ func violationToAction(b *testing.B, period time.Duration, nice bool) {
 	if err != nil {
 		b.Fatal(err)
 	}
-	var worst, total, decide, wait, pass, late time.Duration
-	missed, over, heldBack := 0, 0, 0
+	var st breachStats
 	for i := 0; i < b.N; i++ {
-		m, err := gmma.NewMonitor(gmma.MonitorConfig{Node: "bench", Interval: period, SamplerNoRealtime: nice})
-		if err != nil {
-			b.Fatal(err)
-		}
-		samples := make(chan sampledAt, 64)
-		m.Subscribe(func(s gmma.Sample) {
-			if len(s.Sessions) > 0 {
-				samples <- sampledAt{end: time.Now(), took: s.Took, late: s.Late, cpu: s.Sessions[0].CPUPercent}
-			}
-		})
-		m.Subscribe(enf.Observe)
-		_ = m.Start()
-		// The breach begins at a random phase of the sampling clock.
-		time.Sleep(time.Duration(rand.Int63n(int64(period))))
-		id := "s-" + strconv.Itoa(i)
-		var watched time.Time
-		hog, start := startHog(b, func(pid int) {
-			_ = m.Watch(id, sensor.Target{PIDs: []int{pid}}, gmma.SLA{CPUPercent: share})
-			watched = time.Now()
-		})
-		select {
-		case at := <-acted:
-			lat := at.Sub(start)
-			total += lat
-			worst = max(worst, lat)
-			_ = m.Shutdown(context.Background())
-			close(samples)
-			var last, first sampledAt
-			n := 0
-			for s := range samples {
-				if !s.end.After(at) {
-					if n == 0 {
-						first = s
-					}
-					last = s
-					n++
-				}
-			}
-			if lat > period+10*time.Millisecond {
-				over++
-				if n > 1 && first.cpu < share {
-					// The first sample found the hog below its share: the
-					// machine's load had kept it from running, no breach yet.
-					heldBack++
-				}
-				began := last.end.Add(-last.took)
-				b.Logf("over budget: %v; %d samples; acting sample began %v after the start (%v late), pass %v, decide %v; watched %v after the start",
-					lat, n, began.Sub(start), last.late, last.took, at.Sub(last.end), watched.Sub(start))
-			}
-			if n > 1 {
-				missed++
-				b.Logf("missed: first sample began %v after the start and measured %.1f%%; acted %v after", first.end.Add(-first.took).Sub(start), first.cpu, at.Sub(start))
-			}
-			late = max(late, last.late)
-			decide += at.Sub(last.end)
-			pass += last.took
-			wait += last.end.Add(-last.took).Sub(start)
-		case <-time.After(10 * time.Second):
-			b.Fatal("no renice within 10s")
-		}
-		enf.Disarm(id)
-		_ = hog.Process.Kill()
-		_ = hog.Wait()
+		st.add(b, period, oneBreach(b, enf, acted, period, nice, "s-"+strconv.Itoa(i)))
 	}
-	n := float64(b.N)
-	b.ReportMetric(float64(total.Microseconds())/n/1000, "avg-ms")
-	b.ReportMetric(float64(worst.Microseconds())/1000, "max-ms")
-	b.ReportMetric(float64(wait.Microseconds())/n/1000, "clock-wait-ms")
-	b.ReportMetric(float64(pass.Microseconds())/n/1000, "sensor-pass-ms")
-	b.ReportMetric(float64(late.Microseconds())/1000, "max-wake-late-ms")
-	b.ReportMetric(float64(decide.Microseconds())/n, "decide-µs")
-	b.ReportMetric(float64(missed), "missed-first")
-	b.ReportMetric(float64(over), "over-budget")
-	b.ReportMetric(float64(heldBack), "over-budget-not-yet-in-breach")
+	st.report(b, period)
+}
+
+// breachRun is one hog's timeline: its fork, its registration, the renice,
+// and the samples that contained its session up to the renice.
+type breachRun struct {
+	start, watched, acted time.Time
+	samples               []sampledAt
+}
+
+func oneBreach(b *testing.B, enf *gmma.Enforcer, acted chan time.Time, period time.Duration, nice bool, id string) breachRun {
+	m, err := gmma.NewMonitor(gmma.MonitorConfig{Node: "bench", Interval: period, SamplerNoRealtime: nice})
+	if err != nil {
+		b.Fatal(err)
+	}
+	samples := make(chan sampledAt, 64)
+	m.Subscribe(func(s gmma.Sample) {
+		if len(s.Sessions) > 0 {
+			samples <- sampledAt{end: time.Now(), took: s.Took, late: s.Late, cpu: s.Sessions[0].CPUPercent}
+		}
+	})
+	m.Subscribe(enf.Observe)
+	_ = m.Start()
+	// The breach begins at a random phase of the sampling clock.
+	time.Sleep(time.Duration(rand.Int63n(int64(period))))
+	var r breachRun
+	hog, start := startHog(b, func(pid int) {
+		_ = m.Watch(id, sensor.Target{PIDs: []int{pid}}, gmma.SLA{CPUPercent: share})
+		r.watched = time.Now()
+	})
+	defer func() { enf.Disarm(id); _ = hog.Process.Kill(); _ = hog.Wait() }()
+	r.start = start
+	select {
+	case r.acted = <-acted:
+	case <-time.After(10 * time.Second):
+		b.Fatal("no renice within 10s")
+	}
+	_ = m.Shutdown(context.Background())
+	close(samples)
+	for s := range samples {
+		if !s.end.After(r.acted) {
+			r.samples = append(r.samples, s)
+		}
+	}
+	return r
+}
+
+type breachStats struct {
+	n                                      int
+	worst, total, decide, wait, pass, late time.Duration
+	missed, over, heldBack                 int
+}
+
+func (st *breachStats) add(b *testing.B, period time.Duration, r breachRun) {
+	if len(r.samples) == 0 {
+		b.Fatal("renice without a sample of the session")
+	}
+	first, last := r.samples[0], r.samples[len(r.samples)-1]
+	lat := r.acted.Sub(r.start)
+	st.n++
+	st.total += lat
+	st.worst = max(st.worst, lat)
+	if lat > period+10*time.Millisecond {
+		st.over++
+		if len(r.samples) > 1 && first.cpu < share {
+			// The first sample found the hog below its share: the
+			// machine's load had kept it from running, no breach yet.
+			st.heldBack++
+		}
+		b.Logf("over budget: %v; %d samples; acting sample began %v after the start (%v late), pass %v, decide %v; watched %v after the start",
+			lat, len(r.samples), last.end.Add(-last.took).Sub(r.start), last.late, last.took, r.acted.Sub(last.end), r.watched.Sub(r.start))
+	}
+	if len(r.samples) > 1 {
+		st.missed++
+		b.Logf("missed: first sample began %v after the start and measured %.1f%%; acted %v after",
+			first.end.Add(-first.took).Sub(r.start), first.cpu, lat)
+	}
+	st.late = max(st.late, last.late)
+	st.decide += r.acted.Sub(last.end)
+	st.pass += last.took
+	st.wait += last.end.Add(-last.took).Sub(r.start)
+}
+
+func (st *breachStats) report(b *testing.B, period time.Duration) {
+	n := float64(st.n)
+	ms := func(d time.Duration) float64 { return float64(d.Microseconds()) / 1000 }
+	b.ReportMetric(ms(st.total)/n, "avg-ms")
+	b.ReportMetric(ms(st.worst), "max-ms")
+	b.ReportMetric(ms(st.wait)/n, "clock-wait-ms")
+	b.ReportMetric(ms(st.pass)/n, "sensor-pass-ms")
+	b.ReportMetric(ms(st.late), "max-wake-late-ms")
+	b.ReportMetric(float64(st.decide.Microseconds())/n, "decide-µs")
+	b.ReportMetric(float64(st.missed), "missed-first")
+	b.ReportMetric(float64(st.over), "over-budget")
+	b.ReportMetric(float64(st.heldBack), "over-budget-not-yet-in-breach")
 	b.ReportMetric(float64(period.Milliseconds()+10), "budget-ms")
 }
 
