@@ -27,6 +27,9 @@ type Config struct {
 	// zero value takes DefaultWeights.
 	Policy  string
 	Weights *Weights
+	// GridLoadMaxAge is how old the last GMMA grid aggregate may be for its
+	// node loads to be used instead of the heartbeats' (default 30 s).
+	GridLoadMaxAge time.Duration
 	// Quotas are the admission quotas per class; QuotaFor, when set,
 	// overrides them (the policy engine's hook). A class's
 	// session.max_usage_time from the policies is added when the quota

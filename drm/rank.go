@@ -2,6 +2,7 @@ package drm
 
 import (
 	"fmt"
+	"maps"
 	"slices"
 
 	"github.com/igrid/igrid/drm/store"
@@ -122,6 +123,9 @@ func (r Ranker) Rank(nodes []NodeView, demand store.Capacity, u UserHistory) []S
 	out := make([]Scored, len(top))
 	for j, e := range top {
 		c := map[string]float64{ScorePolicy: e.parts[0]}
+		if cp, ok := r.Policy.(componenter); ok {
+			maps.Copy(c, cp.Components(&nodes[e.i]))
+		}
 		if affinity {
 			c[ScorePreviousNode], c[ScoreReservedAccount], c[ScoreCachedData] = e.parts[1], e.parts[2], e.parts[3]
 		}

@@ -29,6 +29,7 @@ type Server struct {
 	pub     *policies.Publisher
 	store   store.Store
 	reg     *Registry
+	grid    *gridLoads // node load from the GMMA grid aggregate (load_ingest.go)
 	sched   *Scheduler
 	met     *metrics
 	api     http.Handler
@@ -75,8 +76,9 @@ func New(cfg Config) (*Server, error) {
 	}
 	s := &Server{cfg: cfg, log: cfg.Logger.With("component", "drm"), pol: src, watcher: watcher, store: st}
 	s.reg = NewRegistry(st, cfg.Heartbeat, s.log)
-	s.sched = NewScheduler(st, s.reg.Statuses)
-	s.sched.Rank = Ranker{Policy: policy, Weights: *cfg.Weights, TopK: DefaultTopK}
+	s.grid = newGridLoads(cfg.GridLoadMaxAge)
+	s.sched = NewScheduler(st, s.grid.statuses(s.reg.Statuses))
+	s.sched.Rank = Ranker{Policy: GridAware{policy}, Weights: *cfg.Weights, TopK: DefaultTopK}
 	s.sched.Quota = s.quotaFor
 	s.met = newMetrics(st, s.reg, s.log)
 	s.api = s.routes()
@@ -211,6 +213,9 @@ func (s *Server) Start() error {
 	}
 	if _, err := s.subscribeProfiles(nc); err != nil {
 		s.log.Error("profile ingest", "err", err)
+	}
+	if err := s.grid.watch(nc); err != nil {
+		s.log.Error("grid load ingest", "err", err)
 	}
 	s.log.Info("drm started", "addr", ln.Addr().String(), "nats", s.cfg.NATSURL, "default_class", s.cfg.DefaultClass)
 	return nil

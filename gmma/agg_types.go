@@ -69,11 +69,14 @@ type NodeLoad struct {
 	MemMB    int       `json:"mem"`
 	DiskMB   int       `json:"disk"`
 	Sessions int       `json:"s"`
+	// GridCPU is the CPU of the node's sessions (percent of one core).
+	GridCPU float64 `json:"gcpu,omitempty"`
 }
 
 // Load converts to the DRM's node load.
 func (n NodeLoad) Load() proto.Load {
-	return proto.Load{CPUPercent: n.CPU, Load1: n.Load1, MemUsedMB: n.MemMB, DiskFreeMB: n.DiskMB, Sessions: n.Sessions}
+	return proto.Load{CPUPercent: n.CPU, Load1: n.Load1, MemUsedMB: n.MemMB, DiskFreeMB: n.DiskMB, Sessions: n.Sessions,
+		GridCPUPercent: n.GridCPU}
 }
 
 // AppSummary merges one application over many sessions and nodes.
@@ -126,5 +129,6 @@ type GridAggregate struct {
 
 func compact(u NodeUsage) NodeLoad {
 	return NodeLoad{Node: u.Node, Cluster: u.Cluster, Time: u.Time, CPU: round2(u.CPUPercent), Load1: u.Load1,
-		MemMB: int(u.MemUsedBytes >> 20), DiskMB: int(u.DiskFreeBytes >> 20), Sessions: u.Sessions}
+		MemMB: int(u.MemUsedBytes >> 20), DiskMB: int(u.DiskFreeBytes >> 20), Sessions: u.Sessions,
+		GridCPU: round2(u.SessionsCPUPercent)}
 }

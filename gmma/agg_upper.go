@@ -23,8 +23,9 @@ type AggregatorConfig struct {
 	// Period between publications (default 10s); 0 with Manual: only Flush publishes.
 	Period time.Duration
 	Manual bool
-	// DeadbandCPU: a node's load is re-sent when its CPU moved at least this
-	// many points, its sessions changed or its memory moved 10% (default 5).
+	// DeadbandCPU: a node's load is re-sent when its CPU or its sessions'
+	// CPU moved at least this many points, its sessions changed or its
+	// memory moved 10% (default 5).
 	DeadbandCPU float64
 	// FullEvery sends every node's load every this many periods (default 6).
 	FullEvery int
@@ -274,7 +275,8 @@ func (a *Aggregator) moved(e *nodeEntry) bool {
 		return true
 	}
 	s, l := e.sent, e.load
-	return math.Abs(l.CPU-s.CPU) >= a.cfg.DeadbandCPU || l.Sessions != s.Sessions ||
+	return math.Abs(l.CPU-s.CPU) >= a.cfg.DeadbandCPU || math.Abs(l.GridCPU-s.GridCPU) >= a.cfg.DeadbandCPU ||
+		l.Sessions != s.Sessions ||
 		math.Abs(float64(l.MemMB-s.MemMB)) > 0.1*float64(max(s.MemMB, 1))
 }
 

@@ -9,11 +9,15 @@ import (
 // userHZ is the kernel's clock tick for /proc/<pid>/stat start times.
 const userHZ = 100
 
+// minAge is the youngest a process seen for the first time is charged its
+// lifetime average CPU (seconds).
+const minAge = 0.002
+
 // sessionUsage turns one raw session sample into rates against the last one.
 // A process seen for the first time is charged its lifetime average.
 func (m *Monitor) sessionUsage(w *watched, raw sensor.Session) SessionUsage {
 	u := SessionUsage{Session: raw.ID, Time: raw.Time, DiskBytes: raw.DiskBytes, SLA: w.sla,
-		NetRxBytes: raw.NetRxBytes, NetTxBytes: raw.NetTxBytes,
+		NetRxBytes: raw.NetRxBytes, NetTxBytes: raw.NetTxBytes, NetMethod: raw.NetMethod, NetNote: raw.NetNote,
 		MemBytes: raw.Cgroup.MemoryBytes, OOMKills: raw.Cgroup.OOMKills, PidsLimitHits: raw.Cgroup.PidsLimitHits}
 	if !w.sla.Start.IsZero() {
 		u.Elapsed = raw.Time.Sub(w.sla.Start)
@@ -77,9 +81,15 @@ func (m *Monitor) procRates(prev *rawPrev, dt float64, p sensor.Proc, raw sensor
 		}
 	}
 	if m.uptime > 0 {
-		age := m.uptime - float64(p.StartTicks)/userHZ
-		if age > 0.01 {
-			cpu = p.CPUSeconds / age * 100
+		// The start time is truncated to a 10 ms tick: the process is on
+		// average half a tick younger than the tick says. The CPU time is
+		// the process CPU clock's (ns), so a few milliseconds of life are
+		// enough to measure; younger than minAge it is not charged yet.
+		age := m.uptime - (float64(p.StartTicks)+0.5)/userHZ
+		if age >= minAge {
+			// The age is an estimate to ±5 ms: never more than every
+			// thread busy all along.
+			cpu = min(p.CPUSeconds/age*100, float64(max(p.Threads, 1))*100)
 		}
 	}
 	return cpu, 0, 0

@@ -66,6 +66,8 @@ type SessionUsage struct {
 	BandwidthKbps float64       `json:"bandwidth_kbps"` // rx + tx
 	NetRxBytes    uint64        `json:"net_rx_bytes"`
 	NetTxBytes    uint64        `json:"net_tx_bytes"`
+	NetMethod     string        `json:"net_method,omitempty"` // sensor.NetCgroupSKB or the fallback sensor.NetSockDiag
+	NetNote       string        `json:"net_note,omitempty"`   // why the fallback
 	OOMKills      uint64        `json:"oom_kills"`
 	PidsLimitHits uint64        `json:"pids_limit_hits"`
 	Apps          []AppUsage    `json:"apps"`
@@ -86,12 +88,14 @@ type NodeUsage struct {
 	DiskFreeBytes uint64    `json:"disk_free_bytes"`
 	NetKbps       float64   `json:"net_kbps"`
 	Sessions      int       `json:"sessions"`
+	// SessionsCPUPercent sums the sessions' CPU (percent of one core).
+	SessionsCPUPercent float64 `json:"sessions_cpu_percent"`
 }
 
 // Load converts to the DRM's node load.
 func (n NodeUsage) Load() proto.Load {
 	return proto.Load{CPUPercent: n.CPUPercent, Load1: n.Load1, MemUsedMB: int(n.MemUsedBytes >> 20),
-		DiskFreeMB: int(n.DiskFreeBytes >> 20), Sessions: n.Sessions}
+		DiskFreeMB: int(n.DiskFreeBytes >> 20), Sessions: n.Sessions, GridCPUPercent: n.SessionsCPUPercent}
 }
 
 // Sample is what a monitoring agent produces every interval.
@@ -101,4 +105,7 @@ type Sample struct {
 	Sessions []SessionUsage `json:"sessions"`
 	// Took is how long the sensors took (the agent's own cost).
 	Took time.Duration `json:"took"`
+	// Late is how long after it was due the sample began (the wake-up of
+	// the sampling thread; 0 for SampleNow).
+	Late time.Duration `json:"late,omitempty"`
 }

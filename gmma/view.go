@@ -23,6 +23,7 @@ type GridView struct {
 	apps  []AppSummary
 	last  GridAggregate
 	msgs  int
+	recv  time.Time // when the last grid aggregate arrived
 }
 
 // WatchGrid subscribes nc to the grid aggregate.
@@ -56,7 +57,39 @@ func (v *GridView) receive(m *nats.Msg) {
 	for _, g := range ga.Gone {
 		delete(v.loads, g)
 	}
-	v.apps, v.last = ga.Apps, ga
+	v.apps, v.last, v.recv = ga.Apps, ga, time.Now()
+}
+
+// Overlay, when the last grid aggregate arrived at most maxAge before now,
+// calls set(i, load) for each i in [0, n) whose node name(i) the aggregate
+// lists, all under one lock (a scheduler snapshot of ten thousand nodes
+// takes it once); it reports whether the view was fresh.
+func (v *GridView) Overlay(now time.Time, maxAge time.Duration, n int, name func(i int) string, set func(i int, l NodeLoad)) bool {
+	v.mu.Lock()
+	defer v.mu.Unlock()
+	if v.recv.IsZero() || now.Sub(v.recv) > maxAge || len(v.loads) == 0 {
+		return false
+	}
+	for i := 0; i < n; i++ {
+		if l, ok := v.loads[name(i)]; ok {
+			set(i, l)
+		}
+	}
+	return true
+}
+
+// LoadIfFresh returns a node's load from the grid aggregate when the last
+// aggregate arrived at most maxAge before now and still lists the node (a
+// node whose load did not move past the dead band keeps its last value; a
+// node gone silent is dropped by the aggregators).
+func (v *GridView) LoadIfFresh(node string, now time.Time, maxAge time.Duration) (NodeLoad, bool) {
+	v.mu.Lock()
+	defer v.mu.Unlock()
+	l, ok := v.loads[node]
+	if !ok || v.recv.IsZero() || now.Sub(v.recv) > maxAge {
+		return NodeLoad{}, false
+	}
+	return l, true
 }
 
 // Load returns a node's load as the top of the hierarchy last reported it.

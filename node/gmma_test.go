@@ -14,6 +14,8 @@ import (
 	"time"
 
 	"github.com/igrid/igrid/gmma"
+	"github.com/igrid/igrid/gmma/cgroup"
+	"github.com/igrid/igrid/gmma/sensor"
 	"github.com/igrid/igrid/internal/bus"
 	"github.com/igrid/igrid/internal/proto"
 	"github.com/igrid/igrid/policies"
@@ -70,6 +72,14 @@ func TestSessionCgroupAndGMMA(t *testing.T) {
 		}
 		return nil
 	})
+	// Network bytes: counted by the cgroup-BPF programs on the session's
+	// v2 group (the hybrid companion here), not the TCP-only fallback.
+	netDir := cgroup.NetDir(grp)
+	if netDir != "" {
+		if u, _, _ := n.Monitor().Latest("s-gmma1"); u.NetMethod != sensor.NetCgroupSKB {
+			t.Fatalf("session network bytes by %q (%s), want %s", u.NetMethod, u.NetNote, sensor.NetCgroupSKB)
+		}
+	}
 	rec := httptest.NewRecorder()
 	gmma.Handler(n.gmma.reg).ServeHTTP(rec, httptest.NewRequest("GET", "/metrics", nil))
 	body, _ := io.ReadAll(rec.Body)
@@ -105,6 +115,9 @@ func TestSessionCgroupAndGMMA(t *testing.T) {
 	n.end(t, "s-gmma1")
 	if _, err := os.Stat(grp.Dir()); !os.IsNotExist(err) {
 		t.Fatalf("cgroup %s still there after the end", grp.Dir())
+	}
+	if _, err := os.Stat(netDir); netDir != "" && !os.IsNotExist(err) {
+		t.Fatalf("network group %s still there after the end", netDir)
 	}
 	if _, err := sleeper.Process.Wait(); err != nil {
 		t.Fatal(err)

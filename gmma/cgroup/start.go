@@ -13,9 +13,12 @@ import (
 // after fork, before the caller's Start returns; code that must never run
 // outside (user input) belongs behind a re-exec helper that Joins the group
 // itself first (the account may, after Delegate) — as GISH's helper does.
+//
+// On a hybrid v1 host the child is cloned into the group's v2 network
+// companion (NetDir), so its sockets are counted from the start.
 func StartIn(cmd *exec.Cmd, g Group) error {
-	if g.Version() == 2 {
-		d, err := os.Open(g.Dir())
+	if dir := NetDir(g); dir != "" {
+		d, err := os.Open(dir)
 		if err != nil {
 			return fmt.Errorf("cgroup %s: %w", g.Name(), err)
 		}
@@ -25,7 +28,9 @@ func StartIn(cmd *exec.Cmd, g Group) error {
 		}
 		cmd.SysProcAttr.UseCgroupFD = true
 		cmd.SysProcAttr.CgroupFD = int(d.Fd())
-		return cmd.Start()
+		if g.Version() == 2 {
+			return cmd.Start()
+		}
 	}
 	if err := cmd.Start(); err != nil {
 		return err

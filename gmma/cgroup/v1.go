@@ -18,6 +18,7 @@ import (
 // v1Group is a session group spread over the v1 hierarchies.
 type v1Group struct {
 	name string
+	net  string // companion group in the unified mount (netgroup.go), or ""
 	cg   cgroup1.Cgroup
 	dirs map[cgroup1.Name]string // subsystem → directory
 }
@@ -71,6 +72,7 @@ func newV1(name string, lim Limits, opt Options) (Group, error) {
 		_ = cg.Delete()
 		return nil, fmt.Errorf("cgroup v1 %s: %w: the freezer and pids controllers are required", name, ErrUnavailable)
 	}
+	g.net = newNetCompanion(name, opt)
 	return g, nil
 }
 
@@ -81,7 +83,7 @@ func (g *v1Group) Add(pid int) error {
 	if err := g.cg.Add(cgroup1.Process{Pid: pid}); err != nil {
 		return fmt.Errorf("cgroup v1 %s: add %d: %w", g.name, pid, err)
 	}
-	return nil
+	return g.addNet(pid)
 }
 
 func (g *v1Group) ProcsFiles() []string {
@@ -204,5 +206,5 @@ func (g *v1Group) Delete() error {
 	for _, d := range g.dirs {
 		_ = os.Remove(filepath.Dir(d)) // the parent, when no other session uses it
 	}
-	return nil
+	return deleteRetry(ctx, g.removeNet, func() error { return nil })
 }

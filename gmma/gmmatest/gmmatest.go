@@ -152,16 +152,20 @@ func Start(t testing.TB, g cgroup.Group, acct *Account, argv ...string) *Proc {
 		Credential: &syscall.Credential{Uid: uint32(acct.UID), Gid: uint32(acct.GID)},
 		Setpgid:    true,
 	}
-	if g.Version() == 2 {
+	if dir := cgroup.NetDir(g); dir != "" {
 		// v2 forbids an unprivileged process to migrate itself between
 		// groups it does not own the common ancestor of; clone it straight
 		// into the group instead (CLONE_INTO_CGROUP), as GISH's helper does.
-		d, err := os.Open(g.Dir())
+		// On a hybrid v1 host that is the v2 network companion, and the
+		// child still joins the v1 groups itself.
+		d, err := os.Open(dir)
 		if err != nil {
 			t.Fatal(err)
 		}
 		defer d.Close()
-		cmd.Env[1] = envJoin + "=" + viaCloneFD
+		if g.Version() == 2 {
+			cmd.Env[1] = envJoin + "=" + viaCloneFD
+		}
 		cmd.SysProcAttr.UseCgroupFD = true
 		cmd.SysProcAttr.CgroupFD = int(d.Fd())
 	}

@@ -197,12 +197,43 @@ func (r *Registry) Session(t *Target) (Session, error) {
 	return out, errs
 }
 
-// Forget drops a session's carried values (it ended).
+// Watcher is a sensor that sets something up per session before its first
+// sample (the network sensor attaches its counters).
+type Watcher interface{ Watch(t *Target) error }
+
+// Forgetter is a sensor holding per-session state, released when the
+// session ends.
+type Forgetter interface{ Forget(session string) }
+
+// Watch tells the sensors that want it about a new session.
+func (r *Registry) Watch(t *Target) error {
+	r.mu.Lock()
+	sess := r.sess
+	r.mu.Unlock()
+	var errs error
+	for _, s := range sess {
+		if w, ok := s.(Watcher); ok {
+			if err := w.Watch(t); err != nil {
+				errs = errors.Join(errs, fmt.Errorf("%s: %w", s.Name(), err))
+			}
+		}
+	}
+	return errs
+}
+
+// Forget drops a session's carried values and the sensors' state for it
+// (it ended).
 func (r *Registry) Forget(session string) {
 	r.mu.Lock()
 	delete(r.passes, session)
 	delete(r.carry, session)
+	sess := r.sess
 	r.mu.Unlock()
+	for _, s := range sess {
+		if f, ok := s.(Forgetter); ok {
+			f.Forget(session)
+		}
+	}
 }
 
 func (r *Registry) proc(sensors []ProcSensor, pid int, full bool, old Proc, had bool) (Proc, bool) {
@@ -225,9 +256,14 @@ func (r *Registry) proc(sensors []ProcSensor, pid int, full bool, old Proc, had 
 	return out, true
 }
 
-// Uptime reads the seconds since boot (/proc/uptime), the clock of the
-// processes' start times.
+// Uptime reads the seconds since boot, the clock of the processes' start
+// times: CLOCK_BOOTTIME on the live /proc, /proc/uptime on a fixture tree.
 func (r *Registry) Uptime() (float64, error) {
+	if r.cfg.ProcRoot == procfs.DefaultMountPoint {
+		if s, ok := bootSeconds(); ok {
+			return s, nil
+		}
+	}
 	var buf [128]byte
 	n, err := readSmall(r.cfg.ProcRoot+"/uptime", buf[:])
 	if err != nil {

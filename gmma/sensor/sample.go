@@ -30,10 +30,15 @@ type Session struct {
 	Procs     []Proc       `json:"procs"`
 	Cgroup    cgroup.Usage `json:"cgroup"`
 	DiskBytes uint64       `json:"disk_bytes"`
-	// NetRxBytes and NetTxBytes count the TCP payload the session's sockets
-	// received and had acknowledged (see gmma/README.md "Network bytes").
+	// NetRxBytes and NetTxBytes count what the session's sockets received
+	// and sent, by NetMethod: NetCgroupSKB, every IP packet (headers
+	// included) of every protocol; NetSockDiag, the TCP payload received and
+	// acknowledged (see gmma/README.md "Network bytes").
 	NetRxBytes uint64 `json:"net_rx_bytes"`
 	NetTxBytes uint64 `json:"net_tx_bytes"`
+	NetMethod  string `json:"net_method,omitempty"`
+	// NetNote says why the fallback NetSockDiag was used.
+	NetNote string `json:"net_note,omitempty"`
 }
 
 // Node is the whole node's counters at one instant.

@@ -8,6 +8,7 @@ import (
 	"net"
 	"os"
 	"path/filepath"
+	"strings"
 	"testing"
 	"time"
 
@@ -156,8 +157,13 @@ func TestRealProcessAndTCP(t *testing.T) {
 	}
 	var s sensor.Session
 	deadline := time.Now().Add(5 * time.Second)
+	target := &sensor.Target{Session: "self", PIDs: []int{os.Getpid()}, DiskPaths: []string{"testdata"}}
+	if err := r.Watch(target); err != nil {
+		t.Fatal(err)
+	}
+	defer r.Forget(target.Session)
 	for {
-		s, err = r.Session(&sensor.Target{Session: "self", PIDs: []int{os.Getpid()}, DiskPaths: []string{"testdata"}})
+		s, err = r.Session(target)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -175,6 +181,10 @@ func TestRealProcessAndTCP(t *testing.T) {
 	}
 	if s.NetTxBytes < n {
 		t.Errorf("session tx = %d bytes, want at least %d sent over TCP", s.NetTxBytes, n)
+	}
+	// No cgroup: the fallback, and the sample says so and why.
+	if s.NetMethod != sensor.NetSockDiag || !strings.Contains(s.NetNote, "no cgroup-v2 group") {
+		t.Errorf("net method %q note %q, want %s with the reason", s.NetMethod, s.NetNote, sensor.NetSockDiag)
 	}
 	if s.DiskBytes == 0 {
 		t.Errorf("disk usage of testdata = 0")

@@ -27,6 +27,13 @@ type Load struct {
 	MemUsedMB  int     `json:"mem_used_mb"`
 	DiskFreeMB int     `json:"disk_free_mb"`
 	Sessions   int     `json:"sessions"`
+	// GridCPUPercent is the CPU the node's grid sessions use, in percent of
+	// one core summed over them, as GMMA measured it (0 from a heartbeat,
+	// which does not measure sessions).
+	GridCPUPercent float64 `json:"grid_cpu_percent,omitempty"`
+	// From names the source when it is not the heartbeat ("gmma_grid": the
+	// DRM took it from the GMMA grid aggregate).
+	From string `json:"from,omitempty"`
 }
 
 // Heartbeat is published by a node agent on igrid.node.<node>.hb every
