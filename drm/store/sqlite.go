@@ -24,6 +24,10 @@ type SQLite struct {
 	// instead of polling SQLite's busy handler (and never see SQLITE_BUSY
 	// under load); other processes on the file still get busy_timeout.
 	wmu sync.Mutex
+	// gmu guards group, the Book calls waiting for the next group commit
+	// (sqlite_group.go).
+	gmu   sync.Mutex
+	group bookGroup
 }
 
 var _ Store = (*SQLite)(nil)

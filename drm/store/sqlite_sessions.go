@@ -51,45 +51,37 @@ func (s *SQLite) Reserve(ctx context.Context, sess Session, candidates []Candida
 	return s.Book(ctx, BookRequest{Session: sess, Candidates: candidates, Admit: admit, Now: time.Now()})
 }
 
-// Book checks quotas and capacity and inserts the session, in one
-// IMMEDIATE transaction: SQLite's single writer makes the read-check-insert
-// atomic against every other writer.
-func (s *SQLite) Book(ctx context.Context, r BookRequest) (string, error) {
-	var chosen string
+// bookIn is one Book inside tx: quotas, then the candidates in order,
+// each node's book re-read and admission checked, and the insert on the
+// first that fits.
+func bookIn(ctx context.Context, tx *sql.Tx, r BookRequest) (string, error) {
 	sess := r.Session
 	if sess.State != proto.StateQueued {
 		sess.State = proto.StateScheduled
 	}
-	err := s.tx(ctx, func(tx *sql.Tx) error {
-		if err := checkQuota(r.Quota, sess, r.Now, sqliteCounts{ctx, tx}); err != nil {
-			return err
-		}
-		rej := &ReserveError{}
-		for _, c := range r.Candidates {
-			held, err := sqlitePeakOn(ctx, tx, c.Node, sess.Start, sess.End, "")
-			if err != nil {
-				return err
-			}
-			if why := r.Admit.Admit(c, held, sess.Demand()); why != "" {
-				rej.Rejections = append(rej.Rejections, Rejection{Node: c.Node, Reason: why})
-				continue
-			}
-			sess.Node = c.Node
-			if r.Prepare != nil {
-				r.Prepare(&sess, rej.Rejections)
-			}
-			if err := insertSession(ctx, tx, sess); err != nil {
-				return err
-			}
-			chosen = c.Node
-			return nil
-		}
-		return rej
-	})
-	if err != nil {
+	if err := checkQuota(r.Quota, sess, r.Now, sqliteCounts{ctx, tx}); err != nil {
 		return "", err
 	}
-	return chosen, nil
+	rej := &ReserveError{}
+	for _, c := range r.Candidates {
+		held, err := sqlitePeakOn(ctx, tx, c.Node, sess.Start, sess.End, "")
+		if err != nil {
+			return "", err
+		}
+		if why := r.Admit.Admit(c, held, sess.Demand()); why != "" {
+			rej.Rejections = append(rej.Rejections, Rejection{Node: c.Node, Reason: why})
+			continue
+		}
+		sess.Node = c.Node
+		if r.Prepare != nil {
+			r.Prepare(&sess, rej.Rejections)
+		}
+		if err := insertSession(ctx, tx, sess); err != nil {
+			return "", err
+		}
+		return c.Node, nil
+	}
+	return "", rej
 }
 
 // BookEarliest books at the earliest feasible start, in one IMMEDIATE
