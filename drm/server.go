@@ -75,7 +75,7 @@ func New(cfg Config) (*Server, error) {
 	}
 	s := &Server{cfg: cfg, log: cfg.Logger.With("component", "drm"), pol: src, watcher: watcher, store: st}
 	s.reg = NewRegistry(st, cfg.Heartbeat, s.log)
-	s.sched = NewScheduler(st, s.reg.Statuses)
+	s.sched = NewScheduler(st, s.reg.Shared)
 	s.sched.Rank = Ranker{Policy: policy, Weights: *cfg.Weights, TopK: DefaultTopK}
 	s.sched.Quota = s.quotaFor
 	s.met = newMetrics(st, s.reg, s.log)
@@ -189,6 +189,9 @@ func (s *Server) Start() error {
 		s.reg.Stop()
 		nc.Close()
 		return fmt.Errorf("listen %s: %w", s.cfg.Listen, err)
+	}
+	if err := s.sched.Warm(context.Background()); err != nil { // the book is read before the first request
+		s.log.Warn("read the book", "err", err)
 	}
 	mux := http.NewServeMux()
 	mux.Handle("/api/v1/", s.api)

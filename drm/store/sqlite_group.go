@@ -107,7 +107,7 @@ func (s *SQLite) applyOne(tx *sql.Tx, c *bookCall) bookAnswer {
 	if _, err := tx.ExecContext(c.ctx, `SAVEPOINT book`); err != nil {
 		return bookAnswer{err: err}
 	}
-	node, err := bookIn(c.ctx, tx, c.r)
+	node, err := s.bookIn(c.ctx, tx, c.r)
 	if err != nil {
 		if _, rerr := tx.ExecContext(context.Background(), `ROLLBACK TO book`); rerr != nil {
 			return bookAnswer{err: fmt.Errorf("%w (and rollback to savepoint: %v)", err, rerr)}
