@@ -29,6 +29,22 @@ func (sc *Scheduler) planIndexed(t *proto.Template, x *nodeIndex, held peakSet, 
 		namedWhy = fmt.Sprintf("%s (%s)", ReasonNotRequested, t.Node)
 	}
 	tr.Considered = len(x.statuses)
+	cands := sc.scan(t, x, sp, verdicts, namedWhy, d, u, tr)
+	if t.Node == "" {
+		cands = sc.idlePicks(x, verdicts, sp, cands, d)
+	}
+	ranked = sc.Rank.Rank(cands.top(sc.Rank.TopK), d, u)
+	for i, s := range ranked {
+		nt := tr.node(s.Name)
+		nt.Verdict, nt.Rank, nt.Score, nt.Components = VerdictCandidate, i+1, s.Score, s.Components
+	}
+	return func() []NodeView { return sc.matchedIndexed(t, x, held, d, verdicts, namedWhy) }, ranked
+}
+
+// scan is the one pass over every node in node order: match verdicts
+// (the node's own, else its class's) recorded as the full scan would,
+// and the nodes looked at one by one checked and given their totals.
+func (sc *Scheduler) scan(t *proto.Template, x *nodeIndex, sp *specials, verdicts []classVerdict, namedWhy string, d store.Capacity, u UserHistory, tr *Trace) totaled {
 	listed := 0
 	n := len(sp.nodes) + len(x.classes)*max(sc.Rank.TopK, 1)
 	cands := totaled{nodes: make([]NodeView, 0, n), totals: make([]float64, 0, n)}
@@ -68,15 +84,7 @@ func (sc *Scheduler) planIndexed(t *proto.Template, x *nodeIndex, held peakSet, 
 		}
 		cands = cands.add(n, total)
 	}
-	if t.Node == "" {
-		cands = sc.idlePicks(x, verdicts, sp, cands, d)
-	}
-	ranked = sc.Rank.Rank(cands.top(sc.Rank.TopK), d, u)
-	for i, s := range ranked {
-		nt := tr.node(s.Name)
-		nt.Verdict, nt.Rank, nt.Score, nt.Components = VerdictCandidate, i+1, s.Score, s.Components
-	}
-	return func() []NodeView { return sc.matchedIndexed(t, x, held, d, verdicts, namedWhy) }, ranked
+	return cands
 }
 
 // classVerdict is what a class's static description earns: the filter
