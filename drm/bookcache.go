@@ -1,6 +1,7 @@
 package drm
 
 import (
+	"cmp"
 	"context"
 	"slices"
 	"sync"
@@ -29,60 +30,124 @@ type bookCache struct {
 
 // sortedBook is every holding booking sorted by start, with the longest
 // window, so the bookings overlapping a window are found by binary search.
+// Beside each booking it keeps its window in nanoseconds and its node as a
+// small number, so a decision's scan compares integers only.
 type sortedBook struct {
-	all    []store.Booking
-	maxDur time.Duration
+	all        []*store.Booking // pointers: an insert moves 8 bytes a booking
+	start, end []int64
+	nid        []int32
+	names      []string // nid → node name
+	ids        map[string]int32
+	maxDur     time.Duration
 }
 
 func newSortedBook(bs []store.Booking) *sortedBook {
-	b := &sortedBook{all: bs}
-	slices.SortFunc(b.all, func(x, y store.Booking) int { return x.Start.Compare(y.Start) })
+	b := &sortedBook{ids: map[string]int32{}}
+	slices.SortFunc(bs, func(x, y store.Booking) int { return x.Start.Compare(y.Start) })
 	for _, x := range bs {
-		b.maxDur = max(b.maxDur, x.End.Sub(x.Start))
+		b.insertAt(len(b.all), x)
 	}
 	return b
 }
 
 func (b *sortedBook) insert(x store.Booking) {
-	i, _ := slices.BinarySearchFunc(b.all, x.Start, func(e store.Booking, t time.Time) int { return e.Start.Compare(t) })
-	b.all = slices.Insert(b.all, i, x)
+	i, _ := slices.BinarySearch(b.start, x.Start.UnixNano())
+	b.insertAt(i, x)
+}
+
+func (b *sortedBook) insertAt(i int, x store.Booking) {
+	id, ok := b.ids[x.Node]
+	if !ok {
+		id = int32(len(b.names))
+		b.ids[x.Node], b.names = id, append(b.names, x.Node)
+	}
+	b.all = slices.Insert(b.all, i, &x)
+	b.start = slices.Insert(b.start, i, x.Start.UnixNano())
+	b.end = slices.Insert(b.end, i, x.End.UnixNano())
+	b.nid = slices.Insert(b.nid, i, id)
 	b.maxDur = max(b.maxDur, x.End.Sub(x.Start))
 }
 
 func (b *sortedBook) has(id string) bool {
-	return slices.ContainsFunc(b.all, func(x store.Booking) bool { return x.ID == id })
+	return slices.ContainsFunc(b.all, func(x *store.Booking) bool { return x.ID == id })
+}
+
+// nodePeak is the peak held on one node in a window; nid numbers the
+// node in its peakSet's names.
+type nodePeak struct {
+	nid  int32
+	node string
+	held store.Capacity
+}
+
+// peakSet is every node's peak in one window: list, and names, the
+// book's node numbering (only ever appended to), so that the index can
+// translate numbers to its positions without a map lookup per node.
+type peakSet struct {
+	list  []nodePeak
+	names []string
 }
 
 // peaks groups the bookings overlapping [from, to) by node and takes each
-// node's peak.
-func (b *sortedBook) peaks(from, to time.Time) map[string]store.Capacity {
-	cmpStart := func(e store.Booking, t time.Time) int { return e.Start.Compare(t) }
-	lo, _ := slices.BinarySearchFunc(b.all, from.Add(-b.maxDur), cmpStart)
-	hi, _ := slices.BinarySearchFunc(b.all, to, cmpStart)
-	byNode := map[string][]store.Booking{}
-	for _, x := range b.all[lo:hi] {
-		if x.End.After(from) {
-			byNode[x.Node] = append(byNode[x.Node], x)
+// node's peak; a node with one booking there holds just its capacity.
+func (b *sortedBook) peaks(from, to time.Time) peakSet {
+	f, t := from.UnixNano(), to.UnixNano()
+	lo, _ := slices.BinarySearch(b.start, f-int64(b.maxDur))
+	hi, _ := slices.BinarySearch(b.start, t)
+	var ks []int
+	for k := lo; k < hi; k++ {
+		if b.end[k] > f {
+			ks = append(ks, k)
 		}
 	}
-	out := make(map[string]store.Capacity, len(byNode))
-	for node, list := range byNode {
-		out[node] = store.Peak(list, from, to)
+	slices.SortFunc(ks, func(x, y int) int {
+		if c := cmp.Compare(b.nid[x], b.nid[y]); c != 0 {
+			return c
+		}
+		return cmp.Compare(x, y)
+	})
+	out := make([]nodePeak, 0, len(ks))
+	var group []store.Booking
+	for g := 0; g < len(ks); {
+		e := g + 1
+		for e < len(ks) && b.nid[ks[e]] == b.nid[ks[g]] {
+			e++
+		}
+		id := b.nid[ks[g]]
+		p := nodePeak{nid: id, node: b.names[id], held: b.all[ks[g]].Capacity}
+		if e-g > 1 {
+			group = group[:0]
+			for _, k := range ks[g:e] {
+				group = append(group, *b.all[k])
+			}
+			p.held = store.Peak(group, from, to)
+		}
+		out = append(out, p)
+		g = e
 	}
-	return out
+	return peakSet{list: out, names: b.names[:len(b.names):len(b.names)]}
+}
+
+// peakMap is a peaks list by node name.
+func peakMap(ps peakSet) map[string]store.Capacity {
+	m := make(map[string]store.Capacity, len(ps.list))
+	for _, p := range ps.list {
+		m[p.node] = p.held
+	}
+	return m
 }
 
 // peaks returns each node's peak held in [from, to). The first call
 // reads the book; later ones use the copy and, once it is older than
 // bookTTL, reload it in the background so no decision waits for a full
 // read.
-func (c *bookCache) peaks(ctx context.Context, st store.Store, from, to time.Time) (map[string]store.Capacity, error) {
+func (c *bookCache) peaks(ctx context.Context, st store.Store, from, to time.Time) (peakSet, error) {
 	c.mu.Lock()
 	if c.book == nil {
 		c.mu.Unlock()
 		b, at, err := loadBook(ctx, st)
 		if err != nil {
-			return nil, err
+			return peakSet{}, err
 		}
 		c.mu.Lock()
 		if c.book == nil {
@@ -138,4 +203,12 @@ func (c *bookCache) add(s store.Session) {
 	if c.refreshing {
 		c.added = append(c.added, b)
 	}
+}
+
+// Warm reads the book into the scheduler's copy, so that the first
+// decision does not wait for it (the server calls it at Start).
+func (sc *Scheduler) Warm(ctx context.Context) error {
+	now := time.Now()
+	_, err := sc.cache.peaks(ctx, sc.store, now, now)
+	return err
 }

@@ -32,7 +32,7 @@ func TestSortedBookPeaks(t *testing.T) {
 	for range 200 {
 		from := t0.Add(time.Duration(r.IntN(50*60)) * time.Minute)
 		to := from.Add(time.Duration(1+r.IntN(180)) * time.Minute)
-		got := b.peaks(from, to)
+		got := peakMap(b.peaks(from, to))
 		byNode := map[string][]store.Booking{}
 		for _, x := range all {
 			byNode[x.Node] = append(byNode[x.Node], x)

@@ -56,24 +56,31 @@ func (g *gridLoads) watch(nc *nats.Conn) error {
 	return nil
 }
 
-// statuses wraps a source of node statuses: a node the fresh grid aggregate
-// lists gets the aggregate's load (Load.From = LoadFromGrid).
+// statuses wraps a source of node statuses with overlay.
 func (g *gridLoads) statuses(inner func(time.Time) []proto.NodeStatus) func(time.Time) []proto.NodeStatus {
 	return func(now time.Time) []proto.NodeStatus {
 		out := inner(now)
-		g.mu.Lock()
-		v := g.view
-		g.mu.Unlock()
-		if v == nil {
-			return out
-		}
-		v.Overlay(now, g.maxAge, len(out), func(i int) string { return out[i].Name }, func(i int, l gmma.NodeLoad) {
-			ld := l.Load()
-			ld.From = LoadFromGrid
-			out[i].Load = ld
-		})
+		g.overlay(now, out)
 		return out
 	}
+}
+
+// overlay gives every node of out that the fresh grid aggregate lists the
+// aggregate's load (Load.From = LoadFromGrid), in place: out must be the
+// caller's own (Registry.Shared applies it to each list it builds, before
+// sharing it).
+func (g *gridLoads) overlay(now time.Time, out []proto.NodeStatus) {
+	g.mu.Lock()
+	v := g.view
+	g.mu.Unlock()
+	if v == nil {
+		return
+	}
+	v.Overlay(now, g.maxAge, len(out), func(i int) string { return out[i].Name }, func(i int, l gmma.NodeLoad) {
+		ld := l.Load()
+		ld.From = LoadFromGrid
+		out[i].Load = ld
+	})
 }
 
 // gridCPUUsed is the share of n's cores its grid sessions use, when n's

@@ -27,6 +27,9 @@ type Registry struct {
 	store    store.Store
 	log      *slog.Logger
 	interval time.Duration // used when a heartbeat carries none
+	// Overlay, when set before Start, amends each list Shared builds (in
+	// place, before it is shared): the grid aggregate's loads.
+	Overlay func(now time.Time, list []proto.NodeStatus)
 
 	mu      sync.Mutex
 	nodes   map[string]*nodeEntry
@@ -35,6 +38,9 @@ type Registry struct {
 	wake    chan struct{}
 	stop    chan struct{}
 	done    chan struct{}
+
+	gen    uint64         // bumped when what the scheduler indexes changes
+	shared sharedStatuses // registry_shared.go
 }
 
 type nodeEntry struct {
@@ -155,7 +161,9 @@ func (r *Registry) record(hb proto.Heartbeat, now time.Time) (store.Node, bool) 
 	if sessions == nil {
 		sessions = []string{}
 	}
-	e.status = proto.NodeStatus{NodeInfo: hb.Node, LastSeen: now, Load: hb.Load, SSH: hb.SSH, Sessions: sessions}
+	r.noteChange(e, hb, now)
+	e.status = proto.NodeStatus{NodeInfo: hb.Node, LastSeen: now, Load: hb.Load, SSH: hb.SSH, Sessions: sessions,
+		ReservedAccounts: hb.ReservedAccounts, CachedUsers: hb.CachedUsers}
 	e.seen = now
 	e.interval = r.interval
 	if hb.Interval > 0 {
@@ -183,6 +191,8 @@ func (r *Registry) Statuses(now time.Time) []proto.NodeStatus {
 		st.Online = e.online(now)
 		st.Applications = slices.Clone(st.Applications)
 		st.Sessions = slices.Clone(st.Sessions)
+		st.ReservedAccounts = slices.Clone(st.ReservedAccounts)
+		st.CachedUsers = slices.Clone(st.CachedUsers)
 		out = append(out, st)
 	}
 	slices.SortFunc(out, func(a, b proto.NodeStatus) int { return strings.Compare(a.Name, b.Name) })

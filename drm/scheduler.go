@@ -37,6 +37,7 @@ type Scheduler struct {
 	profAt   time.Time
 
 	cache bookCache
+	index indexCache
 }
 
 // DefaultTopK is how many ranked candidates a booking gets to try.
@@ -73,14 +74,20 @@ func (sc *Scheduler) schedule(ctx context.Context, sess store.Session, now time.
 	}
 	d := DemandWith(&sess.Template, profiles)
 	sess.Cores, sess.MemoryMB, sess.CPUPercent, sess.BandwidthKbps = d.Cores, d.MemoryMB, d.CPUPercent, d.BandwidthKbps
-	snap, err := sc.snapshot(ctx, sess, now, exclude)
+	held, statuses, user, err := sc.gather(ctx, sess, now)
 	if err != nil {
 		return sess, err
 	}
 	tr := &Trace{Policy: sc.Rank.Policy.Name(), Weights: sc.Rank.Weights, At: now, Start: sess.Start, End: sess.End,
-		Demand: d, PreviousNode: snap.User.PreviousNode, UsualHours: snap.User.UsualHours}
-	matched, ranked := sc.plan(&sess.Template, snap, d, tr)
-	if ranked, err = sc.refineHours(ctx, ranked, snap.User, sess, tr); err != nil {
+		Demand: d, PreviousNode: user.PreviousNode, UsualHours: user.UsualHours}
+	var matched func() []NodeView
+	var ranked []Scored
+	if len(exclude) == 0 && sc.indexable() {
+		matched, ranked = sc.planIndexed(&sess.Template, sc.index.get(statuses), held, d, user, tr)
+	} else {
+		matched, ranked = sc.plan(&sess.Template, snapshotOf(peakMap(held), statuses, user, sess, now, exclude), d, tr)
+	}
+	if ranked, err = sc.refineHours(ctx, ranked, user, sess, tr); err != nil {
 		return sess, fmt.Errorf("usual hours: %w", err)
 	}
 	var q store.Quota
@@ -229,12 +236,32 @@ func (sc *Scheduler) deniedError(tr *Trace) error {
 // snapshot reads node statuses, the peak reserved in sess's window and the
 // user's history.
 func (sc *Scheduler) snapshot(ctx context.Context, sess store.Session, now time.Time, exclude []string) (Snapshot, error) {
+	held, statuses, user, err := sc.gather(ctx, sess, now)
+	if err != nil {
+		return Snapshot{}, err
+	}
+	return snapshotOf(peakMap(held), statuses, user, sess, now, exclude), nil
+}
+
+// gather reads what a decision works on: the peak reserved per node in
+// sess's window (the scheduler's copy of the book), the node statuses and
+// the user's history.
+func (sc *Scheduler) gather(ctx context.Context, sess store.Session, now time.Time) (peakSet, []proto.NodeStatus, UserHistory, error) {
 	held, err := sc.cache.peaks(ctx, sc.store, sess.Start, sess.End)
 	if err != nil {
-		return Snapshot{}, fmt.Errorf("reserved capacity: %w", err)
+		return peakSet{}, nil, UserHistory{}, fmt.Errorf("reserved capacity: %w", err)
 	}
 	statuses := sc.nodes(now)
-	snap := Snapshot{Now: now, Start: sess.Start, End: sess.End, Nodes: make([]NodeView, 0, len(statuses))}
+	user, err := sc.history(ctx, sess)
+	if err != nil {
+		return peakSet{}, nil, UserHistory{}, fmt.Errorf("user history: %w", err)
+	}
+	return held, statuses, user, nil
+}
+
+// snapshotOf views every status but those in exclude.
+func snapshotOf(held map[string]store.Capacity, statuses []proto.NodeStatus, user UserHistory, sess store.Session, now time.Time, exclude []string) Snapshot {
+	snap := Snapshot{Now: now, Start: sess.Start, End: sess.End, Nodes: make([]NodeView, 0, len(statuses)), User: user}
 	for i := range statuses {
 		st := &statuses[i]
 		if slices.Contains(exclude, st.Name) {
@@ -242,10 +269,7 @@ func (sc *Scheduler) snapshot(ctx context.Context, sess store.Session, now time.
 		}
 		snap.Nodes = append(snap.Nodes, NodeView{NodeStatus: st, Reserved: held[st.Name]})
 	}
-	if snap.User, err = sc.history(ctx, sess); err != nil {
-		return Snapshot{}, fmt.Errorf("user history: %w", err)
-	}
-	return snap, nil
+	return snap
 }
 
 // Profiles returns the application profiles by name, cached briefly.

@@ -77,7 +77,8 @@ func New(cfg Config) (*Server, error) {
 	s := &Server{cfg: cfg, log: cfg.Logger.With("component", "drm"), pol: src, watcher: watcher, store: st}
 	s.reg = NewRegistry(st, cfg.Heartbeat, s.log)
 	s.grid = newGridLoads(cfg.GridLoadMaxAge)
-	s.sched = NewScheduler(st, s.grid.statuses(s.reg.Statuses))
+	s.reg.Overlay = s.grid.overlay
+	s.sched = NewScheduler(st, s.reg.Shared)
 	s.sched.Rank = Ranker{Policy: GridAware{policy}, Weights: *cfg.Weights, TopK: DefaultTopK}
 	s.sched.Quota = s.quotaFor
 	s.met = newMetrics(st, s.reg, s.log)
@@ -191,6 +192,9 @@ func (s *Server) Start() error {
 		s.reg.Stop()
 		nc.Close()
 		return fmt.Errorf("listen %s: %w", s.cfg.Listen, err)
+	}
+	if err := s.sched.Warm(context.Background()); err != nil { // the book is read before the first request
+		s.log.Warn("read the book", "err", err)
 	}
 	mux := http.NewServeMux()
 	mux.Handle("/api/v1/", s.api)

@@ -36,6 +36,9 @@ type Trace struct {
 	Omitted    int            `json:"omitted,omitempty"`
 
 	idx map[string]int
+	// notListed counts, by stage/filter, the rejections the indexed plan
+	// counted without an entry (past MaxTraceNodes match rejections).
+	notListed map[string]int
 }
 
 // MaxTraceNodes bounds the node entries a stored trace lists: the chosen
@@ -81,8 +84,12 @@ func (t *Trace) node(name string) *NodeTrace {
 // MaxTraceNodes entries, chosen and candidates first.
 func (t *Trace) encode() []byte {
 	out := *t
-	out.idx = nil
+	out.idx, out.notListed = nil, nil
 	out.RejectedBy = map[string]int{}
+	for k, n := range t.notListed {
+		out.RejectedBy[k] += n
+		out.Omitted += n
+	}
 	var chosen, cands, rejected []NodeTrace
 	for _, n := range t.Nodes {
 		switch n.Verdict {
@@ -102,7 +109,7 @@ func (t *Trace) encode() []byte {
 	slices.SortStableFunc(cands, func(a, b NodeTrace) int { return cmp.Compare(a.Rank, b.Rank) })
 	all := append(append(chosen, cands...), rejected...)
 	if len(all) > MaxTraceNodes {
-		out.Omitted, all = len(all)-MaxTraceNodes, all[:MaxTraceNodes]
+		out.Omitted, all = out.Omitted+len(all)-MaxTraceNodes, all[:MaxTraceNodes]
 	}
 	out.Nodes = all
 	return mustJSON(out)
@@ -112,4 +119,16 @@ func (t *Trace) encode() []byte {
 func (t *Trace) reject(node, stage, filter, reason string) {
 	n := t.node(node)
 	n.Verdict, n.Stage, n.Filter, n.Reason = VerdictRejected, stage, filter, reason
+}
+
+// unlisted counts a rejection by stage and filter without a node entry.
+func (t *Trace) unlisted(stage, filter string) {
+	if t.notListed == nil {
+		t.notListed = map[string]int{}
+	}
+	key := stage
+	if filter != "" {
+		key += "/" + filter
+	}
+	t.notListed[key]++
 }

@@ -83,6 +83,9 @@ func RunSched(ctx context.Context, cfg SchedConfig) (SchedResult, error) {
 		return res, err
 	}
 	sc.Rank.Policy = p
+	if err := sc.Warm(ctx); err != nil { // as the DRM does at start
+		return res, err
+	}
 	lat, counts, elapsed, err := measure(ctx, sc, cfg, now)
 	if err != nil {
 		return res, err

@@ -65,4 +65,7 @@ var migrations = []string{
 		samples        INTEGER NOT NULL DEFAULT 0,
 		updated        INTEGER NOT NULL
 	);`,
+	// 3: the scheduler reads each requester's history (sessions that ran,
+	// latest first) on every decision: one index seek per state.
+	`CREATE INDEX sessions_user_state ON sessions (user, state, start_at);`,
 }

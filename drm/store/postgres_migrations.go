@@ -191,4 +191,6 @@ var pgMigrations = []string{
 		END IF;
 		RETURN NEW;
 	END $$;`,
+	// the scheduler's per-decision history read (as SQLite's migration 3)
+	`CREATE INDEX sessions_user_state ON sessions (user_name, state, start_at);`,
 }

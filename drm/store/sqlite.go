@@ -24,6 +24,11 @@ type SQLite struct {
 	// instead of polling SQLite's busy handler (and never see SQLITE_BUSY
 	// under load); other processes on the file still get busy_timeout.
 	wmu sync.Mutex
+	// gmu guards group, the Book calls waiting for the next group commit
+	// (sqlite_group.go).
+	gmu   sync.Mutex
+	group bookGroup
+	stmts stmtCache // sqlite_stmts.go
 }
 
 var _ Store = (*SQLite)(nil)
@@ -90,7 +95,10 @@ func (s *SQLite) SchemaVersion(ctx context.Context) (int, error) {
 }
 
 // Close closes the database.
-func (s *SQLite) Close() error { return s.db.Close() }
+func (s *SQLite) Close() error {
+	s.stmts.close()
+	return s.db.Close()
+}
 
 // tx runs fn in a write transaction, committing when it returns nil.
 func (s *SQLite) tx(ctx context.Context, fn func(*sql.Tx) error) error {

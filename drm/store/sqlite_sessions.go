@@ -17,10 +17,10 @@ const sessionCols = `id, user, class, state, reason, node, account, start_at, en
 
 // InsertSession writes s without a capacity check.
 func (s *SQLite) InsertSession(ctx context.Context, sess Session) error {
-	return s.tx(ctx, func(tx *sql.Tx) error { return insertSession(ctx, tx, sess) })
+	return s.tx(ctx, func(tx *sql.Tx) error { return s.insertSession(ctx, tx, sess) })
 }
 
-func insertSession(ctx context.Context, tx *sql.Tx, s Session) error {
+func (st *SQLite) insertSession(ctx context.Context, tx *sql.Tx, s Session) error {
 	tpl, err := json.Marshal(s.Template)
 	if err != nil {
 		return err
@@ -33,7 +33,7 @@ func insertSession(ctx context.Context, tx *sql.Tx, s Session) error {
 	if err != nil {
 		return err
 	}
-	_, err = tx.ExecContext(ctx, `INSERT INTO sessions (`+sessionCols+`)
+	_, err = st.txExec(ctx, tx, `INSERT INTO sessions (`+sessionCols+`)
 		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
 		s.ID, s.User, s.Class, string(s.State), s.Reason, s.Node, s.Account, ns(s.Start), ns(s.End),
 		string(tpl), string(conn), string(usage), s.Cores, s.MemoryMB, ns(s.Created), ns(s.Updated),
@@ -51,45 +51,37 @@ func (s *SQLite) Reserve(ctx context.Context, sess Session, candidates []Candida
 	return s.Book(ctx, BookRequest{Session: sess, Candidates: candidates, Admit: admit, Now: time.Now()})
 }
 
-// Book checks quotas and capacity and inserts the session, in one
-// IMMEDIATE transaction: SQLite's single writer makes the read-check-insert
-// atomic against every other writer.
-func (s *SQLite) Book(ctx context.Context, r BookRequest) (string, error) {
-	var chosen string
+// bookIn is one Book inside tx: quotas, then the candidates in order,
+// each node's book re-read and admission checked, and the insert on the
+// first that fits.
+func (s *SQLite) bookIn(ctx context.Context, tx *sql.Tx, r BookRequest) (string, error) {
 	sess := r.Session
 	if sess.State != proto.StateQueued {
 		sess.State = proto.StateScheduled
 	}
-	err := s.tx(ctx, func(tx *sql.Tx) error {
-		if err := checkQuota(r.Quota, sess, r.Now, sqliteCounts{ctx, tx}); err != nil {
-			return err
-		}
-		rej := &ReserveError{}
-		for _, c := range r.Candidates {
-			held, err := sqlitePeakOn(ctx, tx, c.Node, sess.Start, sess.End, "")
-			if err != nil {
-				return err
-			}
-			if why := r.Admit.Admit(c, held, sess.Demand()); why != "" {
-				rej.Rejections = append(rej.Rejections, Rejection{Node: c.Node, Reason: why})
-				continue
-			}
-			sess.Node = c.Node
-			if r.Prepare != nil {
-				r.Prepare(&sess, rej.Rejections)
-			}
-			if err := insertSession(ctx, tx, sess); err != nil {
-				return err
-			}
-			chosen = c.Node
-			return nil
-		}
-		return rej
-	})
-	if err != nil {
+	if err := checkQuota(r.Quota, sess, r.Now, sqliteCounts{ctx, tx}); err != nil {
 		return "", err
 	}
-	return chosen, nil
+	rej := &ReserveError{}
+	for _, c := range r.Candidates {
+		held, err := s.peakOn(ctx, tx, c.Node, sess.Start, sess.End, "")
+		if err != nil {
+			return "", err
+		}
+		if why := r.Admit.Admit(c, held, sess.Demand()); why != "" {
+			rej.Rejections = append(rej.Rejections, Rejection{Node: c.Node, Reason: why})
+			continue
+		}
+		sess.Node = c.Node
+		if r.Prepare != nil {
+			r.Prepare(&sess, rej.Rejections)
+		}
+		if err := s.insertSession(ctx, tx, sess); err != nil {
+			return "", err
+		}
+		return c.Node, nil
+	}
+	return "", rej
 }
 
 // BookEarliest books at the earliest feasible start, in one IMMEDIATE
@@ -112,7 +104,7 @@ func (s *SQLite) BookEarliest(ctx context.Context, r BookRequest, last time.Time
 		if r.Prepare != nil {
 			r.Prepare(&sess, rej)
 		}
-		return insertSession(ctx, tx, sess)
+		return s.insertSession(ctx, tx, sess)
 	})
 	if err != nil {
 		return Session{}, err
@@ -159,10 +151,10 @@ func bookingsQuery(from, to time.Time, nodes []string) (string, []any) {
 // bookingCols are the columns a Booking is read from.
 const bookingCols = `id, node, user, class, state, start_at, end_at, cores, memory_mb, cpu_percent, bandwidth_kbps`
 
-// sqlitePeakOn is the peak held on node in [from, to) by holders other
+// peakOn is the peak held on node in [from, to) by holders other
 // than except.
-func sqlitePeakOn(ctx context.Context, tx *sql.Tx, node string, from, to time.Time, except string) (Capacity, error) {
-	rows, err := tx.QueryContext(ctx, `SELECT `+bookingCols+` FROM sessions
+func (s *SQLite) peakOn(ctx context.Context, tx *sql.Tx, node string, from, to time.Time, except string) (Capacity, error) {
+	rows, err := s.txQuery(ctx, tx, `SELECT `+bookingCols+` FROM sessions
 		WHERE node = ? AND state IN `+holdingIn()+` AND start_at < ? AND end_at > ? AND id <> ?`,
 		node, ns(to), ns(from), except)
 	if err != nil {
@@ -270,7 +262,7 @@ func (s *SQLite) Extend(ctx context.Context, id string, end time.Time, node Cand
 		if err := checkExtend(cur, end, node, q); err != nil {
 			return err
 		}
-		held, err := sqlitePeakOn(ctx, tx, cur.Node, cur.End, end, id)
+		held, err := s.peakOn(ctx, tx, cur.Node, cur.End, end, id)
 		if err != nil {
 			return err
 		}
@@ -331,7 +323,7 @@ func (s *SQLite) Sessions(ctx context.Context, f SessionFilter) ([]Session, erro
 	if f.Latest > 0 {
 		q = `SELECT * FROM (` + q + ` ORDER BY start_at DESC, id DESC LIMIT ` + strconv.Itoa(f.Latest) + `)`
 	}
-	rows, err := s.db.QueryContext(ctx, q+" ORDER BY created, id", args...)
+	rows, err := s.query(ctx, q+" ORDER BY created, id", args...)
 	if err != nil {
 		return nil, err
 	}
@@ -444,7 +436,7 @@ func (s *SQLite) Move(ctx context.Context, id string, from proto.State, candidat
 		}
 		rej := &ReserveError{}
 		for _, c := range candidates {
-			held, err := sqlitePeakOn(ctx, tx, c.Node, cur.Start, cur.End, id)
+			held, err := s.peakOn(ctx, tx, c.Node, cur.Start, cur.End, id)
 			if err != nil {
 				return err
 			}
