@@ -74,7 +74,7 @@ func randomNodes(r *rand.Rand, n int, now time.Time) ([]proto.NodeStatus, peakSe
 		st := proto.NodeStatus{NodeInfo: info, Online: r.IntN(8) != 0, LastSeen: now,
 			Load: proto.Load{Load1: float64(r.IntN(3)) / 2}}
 		if r.IntN(2) == 0 { // the grid aggregate's load, sessions busy or not
-			st.Load.From, st.Load.GridCPUPercent = LoadFromGrid, float64(r.IntN(4) * 300)
+			st.Load.From, st.Load.GridCPUPercent = LoadFromGrid, float64(r.IntN(4)*300)
 		}
 		if r.IntN(10) == 0 {
 			st.ReservedAccounts = []string{fmt.Sprintf("u%d", r.IntN(4))}
