@@ -122,6 +122,11 @@ func crashRestart(t *testing.T, db string) {
 
 	second := startChild(t, cc)
 	c2 := client.New("http://"+second.addr+"/api/v1", second.token)
+	// The 500 requests arrive at once and the DRM answers them in turn:
+	// under -race on a loaded 2-core machine the last waits ~50 s. This
+	// test is about answers, not latency (that is BenchmarkSched's), so
+	// no request may be cut off by the client's default 60 s.
+	c2.HTTP.Timeout = 5 * time.Minute
 	waitOnline(t, c2, names...)
 	for id, want := range before.booked {
 		got, err := c2.Session(context.Background(), id)
