@@ -32,9 +32,6 @@ func (k Kind) check() error {
 		}
 		return nil
 	}
-	if len(k.Sudo) == 0 {
-		return reason(ErrBadKind, "a superuser pool needs at least one allowed sudo command")
-	}
 	for _, c := range k.Sudo {
 		if !strings.HasPrefix(c, "/") || strings.ContainsAny(c, ",:=\\#\"'!*?[]\n\r\t%") || c != strings.TrimSpace(c) {
 			return reason(ErrBadKind, fmt.Sprintf("sudo command %q must be an absolute path with plain arguments (no , : = \\ # quotes ! wildcards %% or tabs)", c))
@@ -137,7 +134,8 @@ func (m *Manager) SudoersFile(class string) string {
 // installed) or in unprivileged mode nothing is installed.
 func (m *Manager) writeSudoers(p *pool) error {
 	path := m.SudoersFile(p.class)
-	if !p.kind.Superuser {
+	if !p.kind.Superuser || len(p.kind.Sudo) == 0 {
+		// A superuser pool without rules may run nothing as root: no drop-in.
 		return rmMissingOK(path)
 	}
 	visudo, err := exec.LookPath("visudo")

@@ -72,7 +72,6 @@ func TestReconcileSuperuserSudoers(t *testing.T) {
 		name string
 		kind Kind
 	}{
-		{"no commands", Kind{Superuser: true}},
 		{"relative", Kind{Superuser: true, Sudo: []string{"ls"}}},
 		{"wildcard", Kind{Superuser: true, Sudo: []string{"/bin/ls *"}}},
 		{"comma", Kind{Superuser: true, Sudo: []string{"/bin/true, ALL"}}},
@@ -98,6 +97,13 @@ func TestReconcileSuperuserSudoers(t *testing.T) {
 	if !strings.Contains(string(b), "= igsa01, igsa02, igsa03\n") || !strings.Contains(string(b), "NOPASSWD: /bin/ls /root\n") {
 		t.Errorf("sudoers after the policy change:\n%s", b)
 	}
+	// A superuser pool whose rules are all removed keeps its accounts and
+	// loses its drop-in (nothing may run as root).
+	must(t, m.Reconcile("sysadmin-base", "igsa", 3, Kind{Superuser: true}))
+	if _, err := os.Stat(m.SudoersFile("sysadmin-base")); !errors.Is(err, os.ErrNotExist) {
+		t.Errorf("sudoers of a superuser pool without rules: %v", err)
+	}
+	must(t, m.Reconcile("sysadmin-base", "igsa", 3, Kind{Superuser: true, Sudo: []string{"/bin/true"}}))
 	must(t, m.Reconcile("sysadmin-base", "igsa", 2, Normal))
 	if _, err := os.Stat(m.SudoersFile("sysadmin-base")); !errors.Is(err, os.ErrNotExist) {
 		t.Errorf("sudoers of a pool turned normal: %v", err)

@@ -105,8 +105,6 @@ func TestLoadErrors(t *testing.T) {
 			[]string{"a.yaml:3:", "forever"}},
 		{"negative", map[string]string{"a.yaml": "class: a\nsession:\n  max_processes: -1\n"},
 			[]string{"a.yaml:3: session.max_processes: must not be negative (got -1)"}},
-		{"superuser without sudo rules", map[string]string{"a.yaml": "class: a\naccount_pool:\n  prefix: iga\n  kind: superuser\n"},
-			[]string{"a.yaml:4: account_pool.kind: a superuser pool needs account_pool.sudo"}},
 		{"sudo rules on a normal pool", map[string]string{"a.yaml": "class: a\naccount_pool:\n  prefix: iga\n  sudo: [/usr/bin/id]\n"},
 			[]string{"a.yaml:4: account_pool.sudo: sudo rules need account_pool.kind: superuser"}},
 		{"sudo rule with a wildcard", map[string]string{"a.yaml": "class: a\naccount_pool:\n  prefix: iga\n  kind: superuser\n  sudo: [\"/usr/bin/systemctl restart *\"]\n"},
@@ -178,6 +176,18 @@ func TestLoadErrors(t *testing.T) {
 				}
 			}
 		})
+	}
+}
+
+// TestSuperuserWithoutSudoLoads: a superuser pool may list no sudo rules
+// (policy files written before the rules existed keep loading).
+func TestSuperuserWithoutSudoLoads(t *testing.T) {
+	set, err := LoadDir(writeSet(t, map[string]string{"a.yaml": "class: a\naccount_pool:\n  prefix: iga\n  kind: superuser\n"}))
+	if err != nil {
+		t.Fatalf("LoadDir: %v", err)
+	}
+	if c, ok := set.Class("a"); !ok || c.AccountPool.Kind != "superuser" || len(c.AccountPool.Sudo) != 0 {
+		t.Fatalf("class a: %+v, %v", c, ok)
 	}
 }
 

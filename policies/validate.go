@@ -114,14 +114,14 @@ func (p *problems) header() {
 	}
 }
 
-// sudo checks that sudo rules come with, and only with, kind superuser.
+// sudo checks that sudo rules come only with kind superuser. A superuser
+// pool without rules is valid — its accounts may run nothing as root and
+// no sudoers drop-in is written — so that policy files written before the
+// rules existed still load (a policy change must never lose a class).
 func (p *problems) sudo() {
 	f := p.f
 	kind, rules := f.vals["account_pool.kind"], f.lists["account_pool.sudo"]
-	switch {
-	case kind.s == "superuser" && len(rules) == 0:
-		p.add(kind.line, "account_pool.kind", "a superuser pool needs account_pool.sudo: the commands its accounts may run as root")
-	case kind.s != "superuser" && len(rules) > 0:
+	if kind.s != "superuser" && len(rules) > 0 {
 		p.add(rules[0].line, "account_pool.sudo", "sudo rules need account_pool.kind: superuser")
 	}
 }
