@@ -1,7 +1,6 @@
 package drm
 
 import (
-	"cmp"
 	"context"
 	"slices"
 	"sync"
@@ -39,6 +38,12 @@ type sortedBook struct {
 	names      []string // nid → node name
 	ids        map[string]int32
 	maxDur     time.Duration
+
+	// scratch for peaks, reused from call to call (peaks runs under the
+	// bookCache's lock): keys are node number << 32 | position, so one
+	// integer sort groups the window's bookings by node in book order.
+	keys  []uint64
+	group []store.Booking
 }
 
 func newSortedBook(bs []store.Booking) *sortedBook {
@@ -94,33 +99,29 @@ func (b *sortedBook) peaks(from, to time.Time) peakSet {
 	f, t := from.UnixNano(), to.UnixNano()
 	lo, _ := slices.BinarySearch(b.start, f-int64(b.maxDur))
 	hi, _ := slices.BinarySearch(b.start, t)
-	var ks []int
+	keys := b.keys[:0]
 	for k := lo; k < hi; k++ {
 		if b.end[k] > f {
-			ks = append(ks, k)
+			keys = append(keys, uint64(b.nid[k])<<32|uint64(k))
 		}
 	}
-	slices.SortFunc(ks, func(x, y int) int {
-		if c := cmp.Compare(b.nid[x], b.nid[y]); c != 0 {
-			return c
-		}
-		return cmp.Compare(x, y)
-	})
-	out := make([]nodePeak, 0, len(ks))
-	var group []store.Booking
-	for g := 0; g < len(ks); {
+	slices.Sort(keys)
+	b.keys = keys
+	out := make([]nodePeak, 0, len(keys))
+	for g := 0; g < len(keys); {
+		id := int32(keys[g] >> 32)
 		e := g + 1
-		for e < len(ks) && b.nid[ks[e]] == b.nid[ks[g]] {
+		for e < len(keys) && int32(keys[e]>>32) == id {
 			e++
 		}
-		id := b.nid[ks[g]]
-		p := nodePeak{nid: id, node: b.names[id], held: b.all[ks[g]].Capacity}
+		p := nodePeak{nid: id, node: b.names[id], held: b.all[uint32(keys[g])].Capacity}
 		if e-g > 1 {
-			group = group[:0]
-			for _, k := range ks[g:e] {
-				group = append(group, *b.all[k])
+			group := b.group[:0]
+			for _, k := range keys[g:e] {
+				group = append(group, *b.all[uint32(k)])
 			}
 			p.held = store.Peak(group, from, to)
+			b.group = group
 		}
 		out = append(out, p)
 		g = e

@@ -33,8 +33,8 @@ type nodeIndex struct {
 	gridBusy []int
 
 	mu     sync.Mutex
-	free   [][]int32 // zeroed marks arrays (plan_index.go)
-	names  []string  // the book numbering nidPos translates
+	free   []*specials // released ones, marks zeroed (plan_index.go)
+	names  []string    // the book numbering nidPos translates
 	nidPos []int32
 }
 

@@ -48,6 +48,10 @@ func (sc *Scheduler) scan(t *proto.Template, x *nodeIndex, sp *specials, verdict
 	listed := 0
 	n := len(sp.nodes) + len(x.classes)*max(sc.Rank.TopK, 1)
 	cands := totaled{nodes: make([]NodeView, 0, n), totals: make([]float64, 0, n)}
+	// rep and nv are reused from node to node: passed by pointer to the
+	// admitter's and ranker's interfaces they live on the heap, and one
+	// each per scan beats one per node looked at.
+	var rep, nv NodeView
 	for i := range x.statuses {
 		f, why := x.nodeVerdict(t, i, namedWhy)
 		v := &verdicts[x.class[i]]
@@ -72,17 +76,17 @@ func (sc *Scheduler) scan(t *proto.Template, x *nodeIndex, sp *specials, verdict
 		}
 		// The class's representative stands in for the node's capacity,
 		// so that the status (cold in memory) is read only when needed.
-		rep := NodeView{NodeStatus: &x.statuses[x.classes[x.class[i]].rep], Reserved: sp.held[j-1]}
+		rep = NodeView{NodeStatus: &x.statuses[x.classes[x.class[i]].rep], Reserved: sp.held[j-1]}
 		if why := sc.Admit.PreCheck(&rep, d); why != "" {
 			tr.reject(x.statuses[i].Name, AdmitName, "", why)
 			continue
 		}
-		n := NodeView{NodeStatus: &x.statuses[i], Reserved: sp.held[j-1]}
+		nv = NodeView{NodeStatus: &x.statuses[i], Reserved: sp.held[j-1]}
 		total := sc.plainTotal(&rep, d)
 		if sp.affine[j-1] {
-			_, total = sc.Rank.parts(&n, d, u)
+			_, total = sc.Rank.parts(&nv, d, u)
 		}
-		cands = cands.add(n, total)
+		cands = cands.add(nv, total)
 	}
 	return cands
 }
@@ -216,7 +220,7 @@ type specials struct {
 }
 
 func newSpecials(x *nodeIndex, held peakSet, t *proto.Template, u UserHistory) *specials {
-	sp := &specials{mark: x.marks(), nodes: make([]int, 0, len(held.list)+4), held: make([]store.Capacity, 0, len(held.list)+4)}
+	sp := x.takeSpecials()
 	add := func(i int, c store.Capacity, affine bool) {
 		if sp.mark[i] == 0 {
 			sp.nodes, sp.held, sp.affine = append(sp.nodes, i), append(sp.held, c), append(sp.affine, false)
@@ -241,7 +245,6 @@ func newSpecials(x *nodeIndex, held peakSet, t *proto.Template, u UserHistory) *
 			add(i, store.Capacity{}, true)
 		}
 	}
-	sp.x = x
 	return sp
 }
 
@@ -249,22 +252,24 @@ func (sp *specials) release() {
 	for _, i := range sp.nodes {
 		sp.mark[i] = 0
 	}
+	sp.nodes, sp.held, sp.affine = sp.nodes[:0], sp.held[:0], sp.affine[:0]
 	sp.x.mu.Lock()
-	sp.x.free = append(sp.x.free, sp.mark)
+	sp.x.free = append(sp.x.free, sp)
 	sp.x.mu.Unlock()
 }
 
-// marks returns a zeroed marks array, one entry per node, from the
-// index's free list (kept off sync.Pool so a GC does not drop them).
-func (x *nodeIndex) marks() []int32 {
+// takeSpecials returns an empty specials of x, its marks array zeroed,
+// from the index's free list (kept off sync.Pool so a GC does not drop
+// them): a decision reuses the marks and the lists of an earlier one.
+func (x *nodeIndex) takeSpecials() *specials {
 	x.mu.Lock()
 	defer x.mu.Unlock()
 	if n := len(x.free); n > 0 {
-		m := x.free[n-1]
+		sp := x.free[n-1]
 		x.free = x.free[:n-1]
-		return m
+		return sp
 	}
-	return make([]int32, len(x.statuses))
+	return &specials{mark: make([]int32, len(x.statuses)), x: x}
 }
 
 // translate maps a book's node numbers (names) to positions in the

@@ -68,4 +68,15 @@ var migrations = []string{
 	// 3: the scheduler reads each requester's history (sessions that ran,
 	// latest first) on every decision: one index seek per state.
 	`CREATE INDEX sessions_user_state ON sessions (user, state, start_at);`,
+	// 4: fewer indexes for every booking to write. sessions_user is a
+	// prefix-duplicate of sessions_user_state (every query naming a user
+	// seeks that one); sessions_state and sessions_class_state merge into
+	// one index leading with the state, which serves the state-only reads
+	// (the dispatcher's due sessions, the per-state counts) through its
+	// prefix and the class quota's count (state IN holding, class =, start_at <)
+	// through all three columns.
+	`DROP INDEX sessions_user;
+	DROP INDEX sessions_state;
+	DROP INDEX sessions_class_state;
+	CREATE INDEX sessions_state_class ON sessions (state, class, start_at);`,
 }

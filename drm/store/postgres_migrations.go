@@ -193,4 +193,9 @@ var pgMigrations = []string{
 	END $$;`,
 	// the scheduler's per-decision history read (as SQLite's migration 3)
 	`CREATE INDEX sessions_user_state ON sessions (user_name, state, start_at);`,
+	// 4: fewer indexes per booking (as SQLite's migration 4).
+	`DROP INDEX sessions_user;
+	DROP INDEX sessions_state;
+	DROP INDEX sessions_class_state;
+	CREATE INDEX sessions_state_class ON sessions (state, class, start_at);`,
 }
