@@ -52,7 +52,17 @@ func (sc *Scheduler) scan(t *proto.Template, x *nodeIndex, sp *specials, verdict
 	// admitter's and ranker's interfaces they live on the heap, and one
 	// each per scan beats one per node looked at.
 	var rep, nv NodeView
+	// quiet[c]: an online idle member of class c passes match and the idle
+	// admission check, so (not being a special) it costs nothing here —
+	// the common case, tested first on the index's compact arrays.
+	quiet := make([]bool, len(verdicts))
+	for c := range verdicts {
+		quiet[c] = t.Node == "" && verdicts[c].why == "" && verdicts[c].idleWhy == ""
+	}
 	for i := range x.statuses {
+		if sp.mark[i] == 0 && x.online[i] && quiet[x.class[i]] {
+			continue
+		}
 		f, why := x.nodeVerdict(t, i, namedWhy)
 		v := &verdicts[x.class[i]]
 		if why == "" {

@@ -29,6 +29,8 @@ type SQLite struct {
 	gmu   sync.Mutex
 	group bookGroup
 	stmts stmtCache // sqlite_stmts.go
+	// stopCkpt stops the background checkpointer (sqlite_checkpoint.go).
+	stopCkpt func()
 }
 
 var _ Store = (*SQLite)(nil)
@@ -40,6 +42,7 @@ func DSN(path string) string {
 	q.Add("_pragma", "journal_mode(WAL)")
 	q.Add("_pragma", "foreign_keys(1)")
 	q.Add("_pragma", "synchronous(NORMAL)")
+	q.Add("_pragma", "wal_autocheckpoint(0)") // sqlite_checkpoint.go
 	q.Set("_txlock", "immediate")
 	return "file:" + path + "?" + q.Encode()
 }
@@ -57,6 +60,7 @@ func OpenSQLite(ctx context.Context, path string) (*SQLite, error) {
 		db.Close()
 		return nil, fmt.Errorf("migrate %s: %w", path, err)
 	}
+	s.stopCkpt = s.checkpointer()
 	return s, nil
 }
 
@@ -96,6 +100,9 @@ func (s *SQLite) SchemaVersion(ctx context.Context) (int, error) {
 
 // Close closes the database.
 func (s *SQLite) Close() error {
+	if s.stopCkpt != nil {
+		s.stopCkpt()
+	}
 	s.stmts.close()
 	return s.db.Close()
 }
