@@ -135,8 +135,10 @@ func TestRealProcessAndTCP(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer ln.Close()
+	accepted := make(chan struct{})
 	go func() {
 		c, err := ln.Accept()
+		close(accepted)
 		if err == nil {
 			_, _ = io.Copy(io.Discard, c)
 			c.Close()
@@ -147,6 +149,10 @@ func TestRealProcessAndTCP(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer c.Close()
+	// All three sockets (listener, both ends) exist before the first sample:
+	// the socket sensor runs on every 10th sample, so a first sample taken
+	// before Accept returned would count two until then.
+	<-accepted
 	const n = 256 << 10
 	if _, err := c.Write(make([]byte, n)); err != nil {
 		t.Fatal(err)
