@@ -109,13 +109,21 @@ func TestFailoverRealNodes(t *testing.T) {
 
 func startAgent(t *testing.T, name, natsURL string, log *slog.Logger) *node.Agent {
 	t.Helper()
+	return startAgentIn(t, name, natsURL, "test", 0, log)
+}
+
+// startAgentIn starts a real node agent named name in cluster, sampling
+// its sessions every sample (0: the agent's default).
+func startAgentIn(t *testing.T, name, natsURL, cluster string, sample time.Duration, log *slog.Logger) *node.Agent {
+	t.Helper()
 	dir := t.TempDir()
 	for d := dir; d != os.TempDir() && d != "/"; d = filepath.Dir(d) {
 		os.Chmod(d, 0o711) // accounts reach their homes inside the temp dir
 	}
-	a, err := node.New(node.Config{Name: name, Cluster: "test", NATSURL: natsURL, SSHAddr: "127.0.0.1:0",
+	a, err := node.New(node.Config{Name: name, Cluster: cluster, NATSURL: natsURL, SSHAddr: "127.0.0.1:0",
 		HomeRoot: filepath.Join(dir, "homes"), DataDir: filepath.Join(dir, "data"), PoliciesDir: "testdata/policies",
-		AccountTag: fmt.Sprintf("%s%d", name[1:], time.Now().UnixNano()%1000), Heartbeat: nodeBeat, RemoveAccounts: true, Logger: log})
+		AccountTag: fmt.Sprintf("%s%d", name[1:], time.Now().UnixNano()%1000), Heartbeat: nodeBeat,
+		SampleInterval: sample, RemoveAccounts: true, Logger: log})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -56,15 +56,6 @@ func (g *gridLoads) watch(nc *nats.Conn) error {
 	return nil
 }
 
-// statuses wraps a source of node statuses with overlay.
-func (g *gridLoads) statuses(inner func(time.Time) []proto.NodeStatus) func(time.Time) []proto.NodeStatus {
-	return func(now time.Time) []proto.NodeStatus {
-		out := inner(now)
-		g.overlay(now, out)
-		return out
-	}
-}
-
 // overlay gives every node of out that the fresh grid aggregate lists the
 // aggregate's load (Load.From = LoadFromGrid), in place: out must be the
 // caller's own (Registry.Shared applies it to each list it builds, before

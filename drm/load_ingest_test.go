@@ -100,8 +100,8 @@ func TestDRMRanksByGridLoad(t *testing.T) {
 	if _, err := watch.Subscribe(gmma.GridSubject, seen.receive); err != nil {
 		t.Fatal(err)
 	}
-	a := startGMMAAgent(t, "ga", ns.URL(), "gl", quiet)
-	startGMMAAgent(t, "gb", ns.URL(), "gl", quiet)
+	a := startAgentIn(t, "ga", ns.URL(), "gl", 100*time.Millisecond, quiet)
+	startAgentIn(t, "gb", ns.URL(), "gl", 100*time.Millisecond, quiet)
 	runHog(t, a)
 
 	testutil.CheckFor(t, 30*time.Second, func() error {
@@ -189,35 +189,6 @@ func startAggregators(t *testing.T, url, cluster string) {
 		}
 		t.Cleanup(func() { _ = agg.Shutdown(context.Background()) })
 	}
-}
-
-func startGMMAAgent(t *testing.T, name, url, cluster string, log *slog.Logger) *node.Agent {
-	t.Helper()
-	dir := t.TempDir()
-	for d := dir; d != os.TempDir() && d != "/"; d = filepath.Dir(d) {
-		os.Chmod(d, 0o711) // accounts reach their homes inside the temp dir
-	}
-	a, err := node.New(node.Config{Name: name, Cluster: cluster, NATSURL: url, SSHAddr: "127.0.0.1:0",
-		HomeRoot: filepath.Join(dir, "homes"), DataDir: filepath.Join(dir, "data"), PoliciesDir: "testdata/policies",
-		AccountTag: fmt.Sprintf("%s%d", name[1:], time.Now().UnixNano()%1000), Heartbeat: nodeBeat,
-		SampleInterval: 100 * time.Millisecond, RemoveAccounts: true, Logger: log})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() {
-		ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
-		defer cancel()
-		a.Shutdown(ctx)
-	})
-	if err := a.Start(); err != nil {
-		t.Fatal(err)
-	}
-	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
-	defer cancel()
-	if err := a.Ready(ctx); err != nil {
-		t.Fatal(err)
-	}
-	return a
 }
 
 // runHog starts a busy loop as a throwaway account in a session cgroup that

@@ -153,14 +153,3 @@ func classMatch(t *proto.Template, n *NodeView) (string, string) {
 	}
 	return "", ""
 }
-
-// nodeMatch is the per-node part of the default chain, in its order.
-func nodeMatch(t *proto.Template, st *proto.NodeStatus) (string, string) {
-	if !st.Online {
-		return OnlineFilter{}.Name(), ReasonOffline
-	}
-	if t.Node != "" && t.Node != st.Name {
-		return NamedNodeFilter{}.Name(), fmt.Sprintf("%s (%s)", ReasonNotRequested, t.Node)
-	}
-	return "", ""
-}

@@ -242,19 +242,3 @@ func (s *Set) Limits(class string) (Limits, bool) {
 	}
 	return c.Limits(), true
 }
-
-// HomeRelative rewrites p as "~/…" when it lies under home, the form file
-// rules written with ~ match.
-func HomeRelative(p, home string) string {
-	home = strings.TrimRight(home, "/")
-	if home == "" {
-		return p
-	}
-	if p == home {
-		return "~"
-	}
-	if rest, ok := strings.CutPrefix(p, home+"/"); ok {
-		return "~/" + rest
-	}
-	return p
-}
