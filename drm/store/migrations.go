@@ -79,4 +79,11 @@ var migrations = []string{
 	DROP INDEX sessions_state;
 	DROP INDEX sessions_class_state;
 	CREATE INDEX sessions_state_class ON sessions (state, class, start_at);`,
+	// 5: every write of a session numbers it (seq, one more than the
+	// highest): SQLite's single writer commits them in that order, so the
+	// scheduler's copy of the book reads only what changed since its last
+	// read (BookChanges).
+	`ALTER TABLE sessions ADD COLUMN seq INTEGER NOT NULL DEFAULT 0;
+	UPDATE sessions SET seq = rowid;
+	CREATE INDEX sessions_seq ON sessions (seq);`,
 }

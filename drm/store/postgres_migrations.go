@@ -198,4 +198,17 @@ var pgMigrations = []string{
 	DROP INDEX sessions_state;
 	DROP INDEX sessions_class_state;
 	CREATE INDEX sessions_state_class ON sessions (state, class, start_at);`,
+	// 5: every write of a session records the writing transaction's id
+	// (chg), so the scheduler's copy of the book reads only what changed
+	// (BookChanges): a read's cursor is its snapshot's xmin, every
+	// transaction below it had ended when the read began.
+	`ALTER TABLE sessions ADD COLUMN chg BIGINT NOT NULL DEFAULT 0;
+	CREATE INDEX sessions_chg ON sessions (chg);
+	CREATE FUNCTION sessions_chg() RETURNS trigger LANGUAGE plpgsql AS $$
+	BEGIN
+		NEW.chg := pg_current_xact_id()::text::bigint;
+		RETURN NEW;
+	END $$;
+	CREATE TRIGGER sessions_chg BEFORE INSERT OR UPDATE ON sessions
+		FOR EACH ROW EXECUTE FUNCTION sessions_chg();`,
 }

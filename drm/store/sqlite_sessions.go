@@ -15,6 +15,10 @@ import (
 const sessionCols = `id, user, class, state, reason, node, account, start_at, end_at,
 	template, connect, usage, cores, memory_mb, created, updated, cpu_percent, bandwidth_kbps, trace`
 
+// nextSeq numbers a session write (migration 5): it runs inside the
+// writing statement, under SQLite's write lock.
+const nextSeq = `(SELECT COALESCE(MAX(seq), 0) + 1 FROM sessions)`
+
 // InsertSession writes s without a capacity check.
 func (s *SQLite) InsertSession(ctx context.Context, sess Session) error {
 	return s.tx(ctx, func(tx *sql.Tx) error { return s.insertSession(ctx, tx, sess) })
@@ -33,8 +37,8 @@ func (st *SQLite) insertSession(ctx context.Context, tx *sql.Tx, s Session) erro
 	if err != nil {
 		return err
 	}
-	_, err = st.txExec(ctx, tx, `INSERT INTO sessions (`+sessionCols+`)
-		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+	_, err = st.txExec(ctx, tx, `INSERT INTO sessions (`+sessionCols+`, seq)
+		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, `+nextSeq+`)`,
 		s.ID, s.User, s.Class, string(s.State), s.Reason, s.Node, s.Account, ns(s.Start), ns(s.End),
 		string(tpl), string(conn), string(usage), s.Cores, s.MemoryMB, ns(s.Created), ns(s.Updated),
 		s.CPUPercent, s.BandwidthKbps, string(s.Trace))
@@ -272,7 +276,7 @@ func (s *SQLite) Extend(ctx context.Context, id string, end time.Time, node Cand
 		tpl := cur.Template
 		tpl.UsageTime = proto.Duration(end.Sub(cur.Start))
 		b, _ := json.Marshal(tpl)
-		_, err = tx.ExecContext(ctx, `UPDATE sessions SET end_at = ?, template = ?, updated = ? WHERE id = ?`,
+		_, err = tx.ExecContext(ctx, `UPDATE sessions SET end_at = ?, template = ?, updated = ?, seq = `+nextSeq+` WHERE id = ?`,
 			ns(end), string(b), ns(time.Now()), id)
 		return err
 	})
@@ -378,7 +382,7 @@ func (s *SQLite) Transition(ctx context.Context, id string, from proto.State, c 
 	res, err := s.exec(ctx, `UPDATE sessions SET state = ?,
 		reason = CASE WHEN ? = '' THEN reason ELSE ? END,
 		account = CASE WHEN ? = '' THEN account ELSE ? END,
-		connect = COALESCE(?, connect), usage = COALESCE(?, usage), updated = ?
+		connect = COALESCE(?, connect), usage = COALESCE(?, usage), updated = ?, seq = `+nextSeq+`
 		WHERE id = ? AND state = ?`,
 		string(c.To), c.Reason, c.Reason, c.Account, c.Account, conn, usage, ns(time.Now()), id, string(from))
 	if err != nil {
@@ -444,7 +448,7 @@ func (s *SQLite) Move(ctx context.Context, id string, from proto.State, candidat
 				rej.Rejections = append(rej.Rejections, Rejection{Node: c.Node, Reason: why})
 				continue
 			}
-			if _, err := tx.ExecContext(ctx, `UPDATE sessions SET node = ?, state = 'scheduled', reason = ?, updated = ? WHERE id = ?`,
+			if _, err := tx.ExecContext(ctx, `UPDATE sessions SET node = ?, state = 'scheduled', reason = ?, updated = ?, seq = `+nextSeq+` WHERE id = ?`,
 				c.Node, strings.ReplaceAll(reason, "{node}", c.Node), ns(time.Now()), id); err != nil {
 				return err
 			}

@@ -73,6 +73,13 @@ type Store interface {
 	// Bookings lists the sessions holding capacity in [from, to) on every
 	// node, or on the nodes named when nodes is not empty.
 	Bookings(ctx context.Context, from, to time.Time, nodes ...string) ([]Booking, error)
+	// BookChanges feeds a copy of the book kept in memory (the
+	// scheduler's). With cursor 0 it returns every session holding
+	// capacity that ends after since; with a cursor an earlier call
+	// returned, every session written since that call read — in any
+	// state: one no longer Holding tells the copy to drop it — and maybe
+	// some it returned before. The cursor returned is for the next call.
+	BookChanges(ctx context.Context, cursor int64, since time.Time) ([]Booking, int64, error)
 	// Extend moves the end of booked session id to end in one transaction:
 	// the added window must fit beside the node's other holders (admit,
 	// against node's capacity) and the quota's maximum usage time.
@@ -244,13 +251,17 @@ var AllStates = []proto.State{
 	proto.StateFailed, proto.StateLost,
 }
 
+// Holding reports whether a session in state st holds capacity (see
+// HoldingStates).
+func Holding(st proto.State) bool { return st.Holds() || st == proto.StateQueued }
+
 // HoldingStates are the states whose sessions hold capacity on their node:
 // those of proto.State.Holds, and queued, whose session holds the later
 // window the scheduler found for it.
 func HoldingStates() []proto.State {
 	var out []proto.State
 	for _, s := range AllStates {
-		if s.Holds() || s == proto.StateQueued {
+		if Holding(s) {
 			out = append(out, s)
 		}
 	}

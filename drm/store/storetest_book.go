@@ -17,6 +17,8 @@ func runBookSuite(t *testing.T, newStore func(t *testing.T) Store) {
 	t.Run("Profiles", func(t *testing.T) { suiteProfiles(t, newStore(t)) })
 	t.Run("TraceStored", func(t *testing.T) { suiteTrace(t, newStore(t)) })
 	t.Run("Move", func(t *testing.T) { suiteMove(t, newStore(t)) })
+	t.Run("BookChanges", func(t *testing.T) { suiteBookChanges(t, newStore(t)) })
+	t.Run("BookChangesConcurrent", func(t *testing.T) { suiteBookChangesConcurrent(t, newStore(t)) })
 }
 
 var bigNode = []Candidate{{Node: "node-a", Capacity: Capacity{Cores: 64, MemoryMB: 1 << 20}}}

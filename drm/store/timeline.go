@@ -20,7 +20,8 @@ func Peak(bookings []Booking, from, to time.Time) Capacity {
 		c   Capacity
 		end bool
 	}
-	evs := make([]event, 0, 2*len(bookings))
+	var stack [32]event // a node's bookings in one window are few: no allocation
+	evs := stack[:0]
 	for _, b := range bookings {
 		if !b.Start.Before(to) || !b.End.After(from) {
 			continue
