@@ -23,10 +23,24 @@ const (
 	historyLen = 50 // past sessions read per request
 )
 
-// history reads the user's past sessions for affinity.
+// history is the user's past sessions for affinity, from the cache
+// (history_cache.go) or read.
 func (sc *Scheduler) history(ctx context.Context, sess store.Session) (UserHistory, error) {
-	u := UserHistory{Name: sess.User}
-	past, err := sc.store.Sessions(ctx, store.SessionFilter{User: sess.User, States: []proto.State{
+	at := time.Now()
+	if u, ok := sc.hist.get(sess.User, at); ok {
+		return u, nil
+	}
+	u, err := sc.readHistory(ctx, sess.User)
+	if err == nil {
+		sc.hist.put(u, at)
+	}
+	return u, err
+}
+
+// readHistory reads the user's past sessions for affinity.
+func (sc *Scheduler) readHistory(ctx context.Context, user string) (UserHistory, error) {
+	u := UserHistory{Name: user}
+	past, err := sc.store.Sessions(ctx, store.SessionFilter{User: user, States: []proto.State{
 		proto.StateRunning, proto.StateEnding, proto.StateEnded, proto.StateLost}, Latest: historyLen})
 	if err != nil {
 		return u, err

@@ -9,22 +9,31 @@ import (
 	"github.com/igrid/igrid/drm/store"
 )
 
-// bookTTL is how stale the scheduler's copy of the book may get before it
-// is read again. The copy only guides the pre-check and ranking: the
-// booking transaction re-reads the real book, so staleness can cost a
+// bookTTL is how stale the scheduler's copy of the book may get before
+// the changes since its last read are read (store.BookChanges: the
+// sessions written since, a few rows); bookFullTTL is how often it is
+// read whole instead, which also drops bookings past their end whose
+// session no write ended. The copy only guides the pre-check and ranking:
+// the booking transaction re-reads the real book, so staleness can cost a
 // retry on the next candidate, never an over-commit.
-const bookTTL = time.Second
+const (
+	bookTTL     = 250 * time.Millisecond
+	bookFullTTL = time.Minute
+)
 
 // bookCache is the scheduler's in-memory copy of every holding booking,
-// grouped by node: read whole at most every bookTTL, and updated at once
-// with this scheduler's own bookings (optimistic plans on a snapshot, one
-// applier — the database — as in Nomad).
+// grouped by node: read whole at start and every bookFullTTL, brought up
+// to date with the changes every bookTTL, and updated at once with this
+// scheduler's own bookings (optimistic plans on a snapshot, one applier —
+// the database — as in Nomad). Reads run in the background: no decision
+// waits for one but the first.
 type bookCache struct {
 	mu         sync.Mutex
-	at         time.Time
+	at, fullAt time.Time // when the last read, and the last whole read, began
+	cursor     int64     // store.BookChanges's, for the next read of changes
 	book       *sortedBook
 	refreshing bool
-	added      []store.Booking // own bookings made while a reload runs
+	added      []store.Booking // own bookings made while a whole read runs
 }
 
 // sortedBook is every holding booking sorted by start, with the longest
@@ -37,6 +46,7 @@ type sortedBook struct {
 	nid        []int32
 	names      []string // nid → node name
 	ids        map[string]int32
+	byID       map[string]*store.Booking // session id → its entry in all
 	maxDur     time.Duration
 
 	// scratch for peaks, reused from call to call (peaks runs under the
@@ -47,7 +57,7 @@ type sortedBook struct {
 }
 
 func newSortedBook(bs []store.Booking) *sortedBook {
-	b := &sortedBook{ids: map[string]int32{}}
+	b := &sortedBook{ids: map[string]int32{}, byID: make(map[string]*store.Booking, len(bs))}
 	slices.SortFunc(bs, func(x, y store.Booking) int { return x.Start.Compare(y.Start) })
 	for _, x := range bs {
 		b.insertAt(len(b.all), x)
@@ -67,6 +77,7 @@ func (b *sortedBook) insertAt(i int, x store.Booking) {
 		b.ids[x.Node], b.names = id, append(b.names, x.Node)
 	}
 	b.all = slices.Insert(b.all, i, &x)
+	b.byID[x.ID] = &x
 	b.start = slices.Insert(b.start, i, x.Start.UnixNano())
 	b.end = slices.Insert(b.end, i, x.End.UnixNano())
 	b.nid = slices.Insert(b.nid, i, id)
@@ -74,7 +85,42 @@ func (b *sortedBook) insertAt(i int, x store.Booking) {
 }
 
 func (b *sortedBook) has(id string) bool {
-	return slices.ContainsFunc(b.all, func(x *store.Booking) bool { return x.ID == id })
+	_, ok := b.byID[id]
+	return ok
+}
+
+// apply brings the copy to x, a session as last written: its entry is
+// replaced, or dropped when x no longer holds capacity.
+func (b *sortedBook) apply(x store.Booking) {
+	if old, ok := b.byID[x.ID]; ok {
+		if sameBooking(old, &x) {
+			return
+		}
+		b.remove(old)
+	}
+	if store.Holding(x.State) {
+		b.insert(x)
+	}
+}
+
+// remove drops entry p: it is found among the entries of its start.
+func (b *sortedBook) remove(p *store.Booking) {
+	i, _ := slices.BinarySearch(b.start, p.Start.UnixNano())
+	for ; i < len(b.all) && b.all[i] != p; i++ {
+	}
+	if i == len(b.all) {
+		return
+	}
+	delete(b.byID, p.ID)
+	b.all = slices.Delete(b.all, i, i+1)
+	b.start = slices.Delete(b.start, i, i+1)
+	b.end = slices.Delete(b.end, i, i+1)
+	b.nid = slices.Delete(b.nid, i, i+1)
+}
+
+func sameBooking(a, b *store.Booking) bool {
+	return a.Node == b.Node && a.State == b.State && a.Start.Equal(b.Start) && a.End.Equal(b.End) &&
+		a.Capacity == b.Capacity && a.User == b.User && a.Class == b.Class
 }
 
 // nodePeak is the peak held on one node in a window; nid numbers the
@@ -94,8 +140,9 @@ type peakSet struct {
 }
 
 // peaks groups the bookings overlapping [from, to) by node and takes each
-// node's peak; a node with one booking there holds just its capacity.
-func (b *sortedBook) peaks(from, to time.Time) peakSet {
+// node's peak; a node with one booking there holds just its capacity. The
+// list is appended to buf[:0].
+func (b *sortedBook) peaks(from, to time.Time, buf []nodePeak) peakSet {
 	f, t := from.UnixNano(), to.UnixNano()
 	lo, _ := slices.BinarySearch(b.start, f-int64(b.maxDur))
 	hi, _ := slices.BinarySearch(b.start, t)
@@ -107,7 +154,7 @@ func (b *sortedBook) peaks(from, to time.Time) peakSet {
 	}
 	slices.Sort(keys)
 	b.keys = keys
-	out := make([]nodePeak, 0, len(keys))
+	out := slices.Grow(buf[:0], len(keys))
 	for g := 0; g < len(keys); {
 		id := int32(keys[g] >> 32)
 		e := g + 1
@@ -140,26 +187,30 @@ func peakMap(ps peakSet) map[string]store.Capacity {
 
 // peaks returns each node's peak held in [from, to). The first call
 // reads the book; later ones use the copy and, once it is older than
-// bookTTL, reload it in the background so no decision waits for a full
-// read.
-func (c *bookCache) peaks(ctx context.Context, st store.Store, from, to time.Time) (peakSet, error) {
+// bookTTL, refresh it in the background.
+func (c *bookCache) peaks(ctx context.Context, st store.Store, from, to time.Time, buf []nodePeak) (peakSet, error) {
 	c.mu.Lock()
 	if c.book == nil {
 		c.mu.Unlock()
-		b, at, err := loadBook(ctx, st)
+		b, cursor, at, err := loadBook(ctx, st)
 		if err != nil {
 			return peakSet{}, err
 		}
 		c.mu.Lock()
 		if c.book == nil {
-			c.book, c.at = b, at
+			c.book, c.cursor, c.at, c.fullAt = b, cursor, at, at
 		}
 	} else if time.Since(c.at) > bookTTL && !c.refreshing {
-		c.refreshing, c.added = true, nil
-		go c.reload(st)
+		c.refreshing = true
+		if whole := time.Since(c.fullAt) > bookFullTTL; whole {
+			c.added = nil
+			go c.reload(st)
+		} else {
+			go c.update(st, c.cursor)
+		}
 	}
 	defer c.mu.Unlock()
-	return c.book.peaks(from, to), nil
+	return c.book.peaks(from, to, buf), nil
 }
 
 // reload reads the whole book and swaps it in, keeping the bookings this
@@ -167,7 +218,7 @@ func (c *bookCache) peaks(ctx context.Context, st store.Store, from, to time.Tim
 func (c *bookCache) reload(st store.Store) {
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
-	b, at, err := loadBook(ctx, st)
+	b, cursor, at, err := loadBook(ctx, st)
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	c.refreshing = false
@@ -175,20 +226,38 @@ func (c *bookCache) reload(st store.Store) {
 		return // keep the old copy; the next decision tries again
 	}
 	for _, x := range c.added {
-		if !b.has(x.ID) {
+		if !b.has(x.ID) { // else the read saw it, as made or changed since
 			b.insert(x)
 		}
 	}
-	c.book, c.at, c.added = b, at, nil
+	c.book, c.cursor, c.at, c.fullAt, c.added = b, cursor, at, at, nil
 }
 
-func loadBook(ctx context.Context, st store.Store) (*sortedBook, time.Time, error) {
-	now := time.Now()
-	bs, err := st.Bookings(ctx, now.Add(-time.Minute), now.Add(100*365*24*time.Hour))
+// update applies the changes since cursor to the copy.
+func (c *bookCache) update(st store.Store, cursor int64) {
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	at := time.Now()
+	bs, next, err := st.BookChanges(ctx, cursor, time.Time{})
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.refreshing = false
 	if err != nil {
-		return nil, now, err
+		return // the next decision tries again
 	}
-	return newSortedBook(bs), now, nil
+	for _, x := range bs {
+		c.book.apply(x)
+	}
+	c.cursor, c.at = next, at
+}
+
+func loadBook(ctx context.Context, st store.Store) (*sortedBook, int64, time.Time, error) {
+	now := time.Now()
+	bs, cursor, err := st.BookChanges(ctx, 0, now.Add(-time.Minute))
+	if err != nil {
+		return nil, 0, now, err
+	}
+	return newSortedBook(bs), cursor, now, nil
 }
 
 // add records a booking this scheduler just made.
@@ -200,7 +269,7 @@ func (c *bookCache) add(s store.Session) {
 	}
 	b := store.Booking{ID: s.ID, Node: s.Node, User: s.User, Class: s.Class,
 		State: s.State, Start: s.Start, End: s.End, Capacity: s.Demand()}
-	c.book.insert(b)
+	c.book.apply(b)
 	if c.refreshing {
 		c.added = append(c.added, b)
 	}
@@ -210,6 +279,6 @@ func (c *bookCache) add(s store.Session) {
 // decision does not wait for it (the server calls it at Start).
 func (sc *Scheduler) Warm(ctx context.Context) error {
 	now := time.Now()
-	_, err := sc.cache.peaks(ctx, sc.store, now, now)
+	_, err := sc.cache.peaks(ctx, sc.store, now, now, nil)
 	return err
 }

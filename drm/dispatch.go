@@ -39,7 +39,10 @@ type Dispatcher struct {
 
 	// Failover (dispatch_failover.go); nil fields disable each part.
 	failover Failover
-	started  time.Time
+	// Running, when set, is told the user of each session that starts
+	// running (the scheduler forgets their cached history).
+	Running func(user string)
+	started time.Time
 
 	mu       sync.Mutex
 	inflight map[string]bool
@@ -204,6 +207,9 @@ func (d *Dispatcher) startSession(s store.Session) {
 			}
 			if err == nil {
 				log.Info("session running", "account", reply.Account)
+				if d.Running != nil {
+					d.Running(s.User)
+				}
 				return
 			}
 		}

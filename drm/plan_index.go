@@ -1,7 +1,6 @@
 package drm
 
 import (
-	"cmp"
 	"fmt"
 	"slices"
 
@@ -20,7 +19,7 @@ import (
 // can beat them. Match rejections past MaxTraceNodes are counted, not
 // listed (they never come back: the queueing path sees only matching
 // nodes).
-func (sc *Scheduler) planIndexed(t *proto.Template, x *nodeIndex, held peakSet, d store.Capacity, u UserHistory, tr *Trace) (matched func() []NodeView, ranked []Scored) {
+func (sc *Scheduler) planIndexed(t *proto.Template, x *nodeIndex, held peakSet, d store.Capacity, u UserHistory, tr *Trace, bufs *planBufs) (matched func() []NodeView, ranked []Scored) {
 	sp := newSpecials(x, held, t, u)
 	defer sp.release()
 	verdicts := sc.classVerdicts(t, x, d)
@@ -29,11 +28,12 @@ func (sc *Scheduler) planIndexed(t *proto.Template, x *nodeIndex, held peakSet, 
 		namedWhy = fmt.Sprintf("%s (%s)", ReasonNotRequested, t.Node)
 	}
 	tr.Considered = len(x.statuses)
-	cands := sc.scan(t, x, sp, verdicts, namedWhy, d, u, tr)
+	cands := sc.scan(t, x, sp, verdicts, namedWhy, d, u, tr, bufs)
 	if t.Node == "" {
 		cands = sc.idlePicks(x, verdicts, sp, cands, d)
 	}
-	ranked = sc.Rank.Rank(cands.top(sc.Rank.TopK), d, u)
+	bufs.nodes, bufs.totals = cands.nodes, cands.totals
+	ranked = sc.Rank.Rank(cands.top(sc.Rank.TopK, bufs), d, u)
 	for i, s := range ranked {
 		nt := tr.node(s.Name)
 		nt.Verdict, nt.Rank, nt.Score, nt.Components = VerdictCandidate, i+1, s.Score, s.Components
@@ -44,10 +44,10 @@ func (sc *Scheduler) planIndexed(t *proto.Template, x *nodeIndex, held peakSet, 
 // scan is the one pass over every node in node order: match verdicts
 // (the node's own, else its class's) recorded as the full scan would,
 // and the nodes looked at one by one checked and given their totals.
-func (sc *Scheduler) scan(t *proto.Template, x *nodeIndex, sp *specials, verdicts []classVerdict, namedWhy string, d store.Capacity, u UserHistory, tr *Trace) totaled {
+func (sc *Scheduler) scan(t *proto.Template, x *nodeIndex, sp *specials, verdicts []classVerdict, namedWhy string, d store.Capacity, u UserHistory, tr *Trace, bufs *planBufs) totaled {
 	listed := 0
 	n := len(sp.nodes) + len(x.classes)*max(sc.Rank.TopK, 1)
-	cands := totaled{nodes: make([]NodeView, 0, n), totals: make([]float64, 0, n)}
+	cands := totaled{nodes: slices.Grow(bufs.nodes[:0], n), totals: slices.Grow(bufs.totals[:0], n)}
 	// rep and nv are reused from node to node: passed by pointer to the
 	// admitter's and ranker's interfaces they live on the heap, and one
 	// each per scan beats one per node looked at.
@@ -181,13 +181,11 @@ func (c totaled) add(n NodeView, total float64) totaled {
 // top keeps the candidates that can be among the best k: those whose
 // total reaches the k-th best total (ties are kept for the ranker's
 // tie-break). Every one dropped has k candidates strictly better.
-func (c totaled) top(k int) []NodeView {
+func (c totaled) top(k int, bufs *planBufs) []NodeView {
 	if k <= 0 || len(c.nodes) <= k {
 		return c.nodes
 	}
-	sorted := slices.Clone(c.totals)
-	slices.SortFunc(sorted, func(a, b float64) int { return cmp.Compare(b, a) })
-	bar := sorted[k-1]
+	bar := kthLargest(c.totals, k, bufs)
 	out := make([]NodeView, 0, 2*k)
 	for i, t := range c.totals {
 		if t >= bar {

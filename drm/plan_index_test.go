@@ -2,6 +2,7 @@ package drm
 
 import (
 	"bytes"
+	"cmp"
 	"fmt"
 	"math/rand/v2"
 	"slices"
@@ -39,7 +40,7 @@ func TestPlanIndexedSameAsPlan(t *testing.T) {
 			trA, trB := &Trace{}, &Trace{}
 			snap := snapshotOf(peakMap(held), statuses, user, store.Session{}, now, nil)
 			matchedA, rankedA := sc.plan(&tpl, snap, d, trA)
-			matchedB, rankedB := sc.planIndexed(&tpl, newNodeIndex(statuses), held, d, user, trB)
+			matchedB, rankedB := sc.planIndexed(&tpl, newNodeIndex(statuses), held, d, user, trB, takePlanBufs())
 			if a, b := scoredNames(rankedA), scoredNames(rankedB); !slices.Equal(a, b) {
 				t.Fatalf("%s ranked %v, indexed %v", sc.Rank.Policy.Name(), a, b)
 			}
@@ -141,5 +142,23 @@ func TestTranslate(t *testing.T) {
 	}
 	if got := x.translate(nil); len(got) != 0 {
 		t.Fatalf("empty book: translate %v", got)
+	}
+}
+
+func TestKthLargest(t *testing.T) {
+	r := rand.New(rand.NewPCG(9, 9))
+	bufs := takePlanBufs()
+	defer bufs.release()
+	for range 500 {
+		vs := make([]float64, 1+r.IntN(200))
+		for i := range vs {
+			vs[i] = float64(r.IntN(20)) / 4 // ties on purpose
+		}
+		k := 1 + r.IntN(len(vs))
+		sorted := slices.Clone(vs)
+		slices.SortFunc(sorted, func(a, b float64) int { return cmp.Compare(b, a) })
+		if got := kthLargest(vs, k, bufs); got != sorted[k-1] {
+			t.Fatalf("kthLargest(%v, %d) = %v, want %v", vs, k, got, sorted[k-1])
+		}
 	}
 }

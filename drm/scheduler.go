@@ -38,6 +38,7 @@ type Scheduler struct {
 
 	cache bookCache
 	index indexCache
+	hist  historyCache
 }
 
 // DefaultTopK is how many ranked candidates a booking gets to try.
@@ -74,7 +75,9 @@ func (sc *Scheduler) schedule(ctx context.Context, sess store.Session, now time.
 	}
 	d := DemandWith(&sess.Template, profiles)
 	sess.Cores, sess.MemoryMB, sess.CPUPercent, sess.BandwidthKbps = d.Cores, d.MemoryMB, d.CPUPercent, d.BandwidthKbps
-	held, statuses, user, err := sc.gather(ctx, sess, now)
+	bufs := takePlanBufs()
+	defer bufs.release()
+	held, statuses, user, err := sc.gather(ctx, sess, now, bufs)
 	if err != nil {
 		return sess, err
 	}
@@ -83,7 +86,7 @@ func (sc *Scheduler) schedule(ctx context.Context, sess store.Session, now time.
 	var matched func() []NodeView
 	var ranked []Scored
 	if len(exclude) == 0 && sc.indexable() {
-		matched, ranked = sc.planIndexed(&sess.Template, sc.index.get(statuses), held, d, user, tr)
+		matched, ranked = sc.planIndexed(&sess.Template, sc.index.get(statuses), held, d, user, tr, bufs)
 	} else {
 		matched, ranked = sc.plan(&sess.Template, snapshotOf(peakMap(held), statuses, user, sess, now, exclude), d, tr)
 	}
@@ -188,12 +191,20 @@ func rejections(tr *Trace) []store.Rejection {
 // trace is completed inside the transaction, naming the node that won.
 func (sc *Scheduler) book(ctx context.Context, sess store.Session, ranked []Scored, q store.Quota, now time.Time, tr *Trace) (store.Session, error) {
 	sess.State = proto.StateScheduled
+	// The trace is encoded before the transaction for the usual outcome —
+	// the best candidate wins at once — so that the booking transaction,
+	// which every other booking waits for, only encodes the rare others.
+	usual := tr.encodeChosen(ranked[0].Name)
 	prepare := func(s *store.Session, refused []store.Rejection) {
 		for _, r := range refused {
 			tr.reject(r.Node, "reserve", "", r.Reason)
 		}
 		tr.node(s.Node).Verdict = VerdictChosen
 		tr.Outcome, tr.Node = string(proto.StateScheduled), s.Node
+		if len(refused) == 0 && s.Node == ranked[0].Name {
+			s.Trace = usual
+			return
+		}
 		s.Trace = tr.encode()
 	}
 	node, err := sc.store.Book(ctx, store.BookRequest{Session: sess, Candidates: candidates(ranked),
@@ -236,7 +247,7 @@ func (sc *Scheduler) deniedError(tr *Trace) error {
 // snapshot reads node statuses, the peak reserved in sess's window and the
 // user's history.
 func (sc *Scheduler) snapshot(ctx context.Context, sess store.Session, now time.Time, exclude []string) (Snapshot, error) {
-	held, statuses, user, err := sc.gather(ctx, sess, now)
+	held, statuses, user, err := sc.gather(ctx, sess, now, nil)
 	if err != nil {
 		return Snapshot{}, err
 	}
@@ -244,10 +255,17 @@ func (sc *Scheduler) snapshot(ctx context.Context, sess store.Session, now time.
 }
 
 // gather reads what a decision works on: the peak reserved per node in
-// sess's window (the scheduler's copy of the book), the node statuses and
-// the user's history.
-func (sc *Scheduler) gather(ctx context.Context, sess store.Session, now time.Time) (peakSet, []proto.NodeStatus, UserHistory, error) {
-	held, err := sc.cache.peaks(ctx, sc.store, sess.Start, sess.End)
+// sess's window (the scheduler's copy of the book; its list in bufs when
+// given), the node statuses and the user's history.
+func (sc *Scheduler) gather(ctx context.Context, sess store.Session, now time.Time, bufs *planBufs) (peakSet, []proto.NodeStatus, UserHistory, error) {
+	var buf []nodePeak
+	if bufs != nil {
+		buf = bufs.peaks
+	}
+	held, err := sc.cache.peaks(ctx, sc.store, sess.Start, sess.End, buf)
+	if bufs != nil {
+		bufs.peaks = held.list
+	}
 	if err != nil {
 		return peakSet{}, nil, UserHistory{}, fmt.Errorf("reserved capacity: %w", err)
 	}

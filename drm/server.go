@@ -203,6 +203,7 @@ func (s *Server) Start() error {
 	disp := NewDispatcher(s.store, nc, s.pol, s.reg, s.cfg.Tick, s.log)
 	disp.SetFailover(Failover{Lead: s.leadFunc(), Rebook: s.sched.Rebook, Replace: s.sched.Replace,
 		ReplaceLost: s.replaceLost, Grace: MissedBeats * s.cfg.Heartbeat})
+	disp.Running = s.sched.ForgetHistory
 	s.mu.Lock()
 	s.nc, s.ln, s.http, s.disp = nc, ln, srv, disp
 	s.mu.Unlock()

@@ -6,6 +6,7 @@ import (
 	"time"
 
 	"github.com/igrid/igrid/drm/store"
+	"github.com/igrid/igrid/internal/proto"
 )
 
 // Trace is a scheduling decision as GET /sessions/{id}?explain=1 shows
@@ -113,6 +114,18 @@ func (t *Trace) encode() []byte {
 	}
 	out.Nodes = all
 	return mustJSON(out)
+}
+
+// encodeChosen is encode as it will be once node is chosen and the
+// session scheduled, leaving t as it is.
+func (t *Trace) encodeChosen(node string) []byte {
+	n := t.node(node)
+	verdict, outcome, chosen := n.Verdict, t.Outcome, t.Node
+	n.Verdict, t.Outcome, t.Node = VerdictChosen, string(proto.StateScheduled), node
+	out := t.encode()
+	n = t.node(node)
+	n.Verdict, t.Outcome, t.Node = verdict, outcome, chosen
+	return out
 }
 
 // reject records that the stage rejected node.

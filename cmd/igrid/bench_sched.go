@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"runtime"
 
 	"github.com/igrid/igrid/drm/bench"
 	"github.com/spf13/cobra"
@@ -58,8 +59,10 @@ func benchSchedCmd() *cobra.Command {
 	f.StringVar(&cfg.DB, "db", "", "SQLite file or postgres:// URL holding no sessions (default: a fresh temporary SQLite file)")
 	f.IntVar(&cfg.Nodes, "nodes", 10000, "simulated nodes")
 	f.IntVar(&cfg.Reservations, "reservations", 10000, "active reservations seeded first")
-	f.IntVar(&cfg.Requests, "requests", 2000, "placements measured")
-	f.IntVar(&cfg.Parallel, "parallel", 1, "concurrent requesters")
+	f.IntVar(&cfg.Requests, "requests", 10000, "placements measured")
+	// One requester per core: the decision is CPU work, so more requesters
+	// than cores only queue (throughput stays, latency grows).
+	f.IntVar(&cfg.Parallel, "parallel", runtime.NumCPU(), "concurrent requesters")
 	f.StringVar(&cfg.Policy, "policy", "", "assignment policy: least-loaded, best-fit or spread")
 	f.BoolVar(&keep, "keep", false, "keep the temporary database")
 	return cmd
