@@ -50,10 +50,12 @@ type sortedBook struct {
 	maxDur     time.Duration
 
 	// scratch for peaks, reused from call to call (peaks runs under the
-	// bookCache's lock): keys are node number << 32 | position, so one
-	// integer sort groups the window's bookings by node in book order.
-	keys  []uint64
-	group []store.Booking
+	// bookCache's lock): slot[node number] is 1 + the node's entry in the
+	// list being built (zeroed after), count and at its bookings in the
+	// window and where they start in group.
+	slot            []int32
+	count, at, fill []int32
+	group           []store.Booking
 }
 
 func newSortedBook(bs []store.Booking) *sortedBook {
@@ -141,39 +143,71 @@ type peakSet struct {
 
 // peaks groups the bookings overlapping [from, to) by node and takes each
 // node's peak; a node with one booking there holds just its capacity. The
-// list is appended to buf[:0].
+// list, in order of each node's first booking, is appended to buf[:0].
+// Grouping is a counting sort by node: linear in the window's bookings.
 func (b *sortedBook) peaks(from, to time.Time, buf []nodePeak) peakSet {
 	f, t := from.UnixNano(), to.UnixNano()
 	lo, _ := slices.BinarySearch(b.start, f-int64(b.maxDur))
 	hi, _ := slices.BinarySearch(b.start, t)
-	keys := b.keys[:0]
-	for k := lo; k < hi; k++ {
-		if b.end[k] > f {
-			keys = append(keys, uint64(b.nid[k])<<32|uint64(k))
-		}
+	if len(b.slot) < len(b.names) {
+		b.slot = make([]int32, len(b.names))
 	}
-	slices.Sort(keys)
-	b.keys = keys
-	out := slices.Grow(buf[:0], len(keys))
-	for g := 0; g < len(keys); {
-		id := int32(keys[g] >> 32)
-		e := g + 1
-		for e < len(keys) && int32(keys[e]>>32) == id {
-			e++
+	out, count := buf[:0], b.count[:0]
+	for k := lo; k < hi; k++ {
+		if b.end[k] <= f {
+			continue
 		}
-		p := nodePeak{nid: id, node: b.names[id], held: b.all[uint32(keys[g])].Capacity}
-		if e-g > 1 {
-			group := b.group[:0]
-			for _, k := range keys[g:e] {
-				group = append(group, *b.all[uint32(k)])
-			}
-			p.held = store.Peak(group, from, to)
-			b.group = group
+		id := b.nid[k]
+		if b.slot[id] == 0 {
+			out = append(out, nodePeak{nid: id, node: b.names[id], held: b.all[k].Capacity})
+			count = append(count, 0)
+			b.slot[id] = int32(len(out))
 		}
-		out = append(out, p)
-		g = e
+		count[b.slot[id]-1]++
+	}
+	b.count = count
+	b.groupPeaks(out, lo, hi, from, to)
+	for _, p := range out {
+		b.slot[p.nid] = 0
 	}
 	return peakSet{list: out, names: b.names[:len(b.names):len(b.names)]}
+}
+
+// groupPeaks sets the peak of every node in out with more than one
+// booking in the window: their bookings are laid out node by node (offsets
+// from b.count), then each node's are folded by store.Peak.
+func (b *sortedBook) groupPeaks(out []nodePeak, lo, hi int, from, to time.Time) {
+	at, n := b.at[:0], int32(0)
+	for _, c := range b.count {
+		at = append(at, n)
+		if c > 1 {
+			n += c
+		}
+	}
+	b.at = at
+	if n == 0 {
+		return
+	}
+	group := slices.Grow(b.group[:0], int(n))[:n]
+	fill := append(b.fill[:0], at...) // next free place of each node's run
+	b.fill = fill
+	f := from.UnixNano()
+	for k := lo; k < hi; k++ {
+		if b.end[k] <= f {
+			continue
+		}
+		s := b.slot[b.nid[k]] - 1
+		if b.count[s] > 1 {
+			group[fill[s]] = *b.all[k]
+			fill[s]++
+		}
+	}
+	for s, c := range b.count {
+		if c > 1 {
+			out[s].held = store.Peak(group[at[s]:at[s]+c], from, to)
+		}
+	}
+	b.group = group
 }
 
 // peakMap is a peaks list by node name.

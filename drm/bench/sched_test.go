@@ -27,7 +27,7 @@ func TestRunSchedSmall(t *testing.T) {
 // b.N placements per run, after seeding; metrics placements/s and p99-ms.
 func BenchmarkSched(b *testing.B) {
 	for _, nodes := range []int{1000, 10000} {
-		for _, par := range []int{1, 2, 4, 8, 32} {
+		for _, par := range []int{1, 2, 3, 4, 8, 32} {
 			b.Run(fmt.Sprintf("sqlite/nodes=%d/parallel=%d", nodes, par), func(b *testing.B) {
 				res, err := RunSched(context.Background(), SchedConfig{DB: filepath.Join(b.TempDir(), "b.db"),
 					Nodes: nodes, Reservations: 10000, Requests: max(b.N, 200), Parallel: par})

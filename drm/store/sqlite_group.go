@@ -3,6 +3,7 @@ package store
 import (
 	"context"
 	"database/sql"
+	"errors"
 	"fmt"
 )
 
@@ -28,6 +29,7 @@ const maxGroup = 64
 type bookCall struct {
 	ctx  context.Context
 	r    BookRequest
+	enc  sessionJSON     // r.Session's JSON columns, encoded by the caller
 	done chan bookAnswer // buffered (1): the applier never blocks on it
 }
 
@@ -47,7 +49,11 @@ type bookGroup struct {
 // (group commit, above): SQLite's single writer makes each
 // read-check-insert atomic against every other writer.
 func (s *SQLite) Book(ctx context.Context, r BookRequest) (string, error) {
-	call := &bookCall{ctx: ctx, r: r, done: make(chan bookAnswer, 1)}
+	enc, err := encodeSession(r.Session)
+	if err != nil {
+		return "", err
+	}
+	call := &bookCall{ctx: ctx, r: r, enc: enc, done: make(chan bookAnswer, 1)}
 	s.gmu.Lock()
 	s.group.pending = append(s.group.pending, call)
 	lead := !s.group.applying
@@ -77,11 +83,21 @@ func (s *SQLite) applyGroup() {
 
 	answers := make([]bookAnswer, len(group))
 	err := s.tx(context.Background(), func(tx *sql.Tx) error {
+		if len(group) == 1 { // alone: the transaction is its savepoint
+			answers[0] = s.applyAlone(tx, group[0])
+			if answers[0].err != nil {
+				return errUndoAlone
+			}
+			return nil
+		}
 		for i, c := range group {
 			answers[i] = s.applyOne(tx, c)
 		}
 		return nil
 	})
+	if errors.Is(err, errUndoAlone) {
+		err = nil // rolled back; the answer holds the booking's own error
+	}
 	for i, c := range group {
 		if err != nil {
 			answers[i] = bookAnswer{err: fmt.Errorf("commit booking group: %w", err)}
@@ -98,6 +114,19 @@ func (s *SQLite) applyGroup() {
 	s.group.pending[0].done <- bookAnswer{lead: true}
 }
 
+// errUndoAlone rolls back the transaction of a group of one whose booking
+// failed.
+var errUndoAlone = errors.New("booking refused: roll back")
+
+// applyAlone books the one call of a group.
+func (s *SQLite) applyAlone(tx *sql.Tx, c *bookCall) bookAnswer {
+	if err := c.ctx.Err(); err != nil {
+		return bookAnswer{err: err}
+	}
+	node, err := s.bookIn(c.ctx, tx, c.r, c.enc)
+	return bookAnswer{node: node, err: err}
+}
+
 // applyOne books one call inside the group's transaction, in a savepoint
 // so that its failure undoes only its own writes.
 func (s *SQLite) applyOne(tx *sql.Tx, c *bookCall) bookAnswer {
@@ -107,7 +136,7 @@ func (s *SQLite) applyOne(tx *sql.Tx, c *bookCall) bookAnswer {
 	if _, err := tx.ExecContext(c.ctx, `SAVEPOINT book`); err != nil {
 		return bookAnswer{err: err}
 	}
-	node, err := s.bookIn(c.ctx, tx, c.r)
+	node, err := s.bookIn(c.ctx, tx, c.r, c.enc)
 	if err != nil {
 		if _, rerr := tx.ExecContext(context.Background(), `ROLLBACK TO book`); rerr != nil {
 			return bookAnswer{err: fmt.Errorf("%w (and rollback to savepoint: %v)", err, rerr)}

@@ -25,19 +25,35 @@ func (s *SQLite) InsertSession(ctx context.Context, sess Session) error {
 }
 
 func (st *SQLite) insertSession(ctx context.Context, tx *sql.Tx, s Session) error {
-	tpl, err := json.Marshal(s.Template)
+	enc, err := encodeSession(s)
 	if err != nil {
 		return err
 	}
-	conn, err := json.Marshal(s.Connect)
-	if err != nil {
-		return err
+	return st.insertEncoded(ctx, tx, s, enc)
+}
+
+// sessionJSON is a session's JSON columns, encoded before its transaction
+// when it is booked: the transaction every other booking waits for does
+// not spend its time marshalling.
+type sessionJSON struct{ tpl, conn, usage []byte }
+
+func encodeSession(s Session) (sessionJSON, error) {
+	var e sessionJSON
+	var err error
+	if e.tpl, err = json.Marshal(s.Template); err != nil {
+		return e, err
 	}
-	usage, err := json.Marshal(s.Usage)
-	if err != nil {
-		return err
+	if e.conn, err = json.Marshal(s.Connect); err != nil {
+		return e, err
 	}
-	_, err = st.txExec(ctx, tx, `INSERT INTO sessions (`+sessionCols+`, seq)
+	e.usage, err = json.Marshal(s.Usage)
+	return e, err
+}
+
+// insertEncoded inserts s with its JSON columns from enc.
+func (st *SQLite) insertEncoded(ctx context.Context, tx *sql.Tx, s Session, enc sessionJSON) error {
+	tpl, conn, usage := enc.tpl, enc.conn, enc.usage
+	_, err := st.txExec(ctx, tx, `INSERT INTO sessions (`+sessionCols+`, seq)
 		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, `+nextSeq+`)`,
 		s.ID, s.User, s.Class, string(s.State), s.Reason, s.Node, s.Account, ns(s.Start), ns(s.End),
 		string(tpl), string(conn), string(usage), s.Cores, s.MemoryMB, ns(s.Created), ns(s.Updated),
@@ -58,7 +74,7 @@ func (s *SQLite) Reserve(ctx context.Context, sess Session, candidates []Candida
 // bookIn is one Book inside tx: quotas, then the candidates in order,
 // each node's book re-read and admission checked, and the insert on the
 // first that fits.
-func (s *SQLite) bookIn(ctx context.Context, tx *sql.Tx, r BookRequest) (string, error) {
+func (s *SQLite) bookIn(ctx context.Context, tx *sql.Tx, r BookRequest, enc sessionJSON) (string, error) {
 	sess := r.Session
 	if sess.State != proto.StateQueued {
 		sess.State = proto.StateScheduled
@@ -80,7 +96,7 @@ func (s *SQLite) bookIn(ctx context.Context, tx *sql.Tx, r BookRequest) (string,
 		if r.Prepare != nil {
 			r.Prepare(&sess, rej.Rejections)
 		}
-		if err := s.insertSession(ctx, tx, sess); err != nil {
+		if err := s.insertEncoded(ctx, tx, sess, enc); err != nil {
 			return "", err
 		}
 		return c.Node, nil

@@ -214,7 +214,9 @@ type BookRequest struct {
 	// Prepare, when set, is called inside the transaction just before
 	// the row is written, with the session as it will be stored (node and
 	// window chosen) and the candidates refused before it, so the caller
-	// can complete it (the decision trace, the reason).
+	// can complete it (the decision trace, the reason). The JSON columns
+	// (template, connect, usage) may be encoded before: Prepare must not
+	// change them.
 	Prepare func(s *Session, refused []Rejection)
 }
 
