@@ -1,6 +1,7 @@
 package drm
 
 import (
+	"cmp"
 	"context"
 	"slices"
 	"sync"
@@ -55,7 +56,8 @@ type sortedBook struct {
 	// window and where they start in group.
 	slot            []int32
 	count, at, fill []int32
-	group           []store.Booking
+	group           []int32
+	evs             []sweepEvent
 }
 
 func newSortedBook(bs []store.Booking) *sortedBook {
@@ -166,7 +168,7 @@ func (b *sortedBook) peaks(from, to time.Time, buf []nodePeak) peakSet {
 		count[b.slot[id]-1]++
 	}
 	b.count = count
-	b.groupPeaks(out, lo, hi, from, to)
+	b.groupPeaks(out, lo, hi, f)
 	for _, p := range out {
 		b.slot[p.nid] = 0
 	}
@@ -174,9 +176,9 @@ func (b *sortedBook) peaks(from, to time.Time, buf []nodePeak) peakSet {
 }
 
 // groupPeaks sets the peak of every node in out with more than one
-// booking in the window: their bookings are laid out node by node (offsets
-// from b.count), then each node's are folded by store.Peak.
-func (b *sortedBook) groupPeaks(out []nodePeak, lo, hi int, from, to time.Time) {
+// booking in the window: their positions are laid out node by node
+// (offsets from b.count), then each node's are swept.
+func (b *sortedBook) groupPeaks(out []nodePeak, lo, hi int, from int64) {
 	at, n := b.at[:0], int32(0)
 	for _, c := range b.count {
 		at = append(at, n)
@@ -191,23 +193,63 @@ func (b *sortedBook) groupPeaks(out []nodePeak, lo, hi int, from, to time.Time) 
 	group := slices.Grow(b.group[:0], int(n))[:n]
 	fill := append(b.fill[:0], at...) // next free place of each node's run
 	b.fill = fill
-	f := from.UnixNano()
 	for k := lo; k < hi; k++ {
-		if b.end[k] <= f {
+		if b.end[k] <= from {
 			continue
 		}
 		s := b.slot[b.nid[k]] - 1
 		if b.count[s] > 1 {
-			group[fill[s]] = *b.all[k]
+			group[fill[s]] = int32(k)
 			fill[s]++
 		}
 	}
 	for s, c := range b.count {
 		if c > 1 {
-			out[s].held = store.Peak(group[at[s]:at[s]+c], from, to)
+			out[s].held = b.sweep(group[at[s]:at[s]+c], from)
 		}
 	}
 	b.group = group
+}
+
+// sweepEvent is a booking's start (clipped to the window) or end.
+type sweepEvent struct {
+	at  int64
+	end bool
+	k   int32
+}
+
+// sweep is store.Peak over the bookings at positions ks, which all
+// overlap the window starting at from: the same sweep (ends before starts
+// at one instant, windows being half open) on the copy's integers.
+func (b *sortedBook) sweep(ks []int32, from int64) store.Capacity {
+	evs := b.evs[:0]
+	for _, k := range ks {
+		evs = append(evs, sweepEvent{at: max(b.start[k], from), k: k}, sweepEvent{at: b.end[k], end: true, k: k})
+	}
+	slices.SortFunc(evs, func(x, y sweepEvent) int {
+		if x.at != y.at {
+			return cmp.Compare(x.at, y.at)
+		}
+		return cmp.Compare(btoi(!x.end), btoi(!y.end))
+	})
+	b.evs = evs
+	var cur, peak store.Capacity
+	for _, e := range evs {
+		if e.end {
+			cur = cur.Sub(b.all[e.k].Capacity)
+			continue
+		}
+		cur = cur.Add(b.all[e.k].Capacity)
+		peak = peak.Max(cur)
+	}
+	return peak
+}
+
+func btoi(v bool) int {
+	if v {
+		return 1
+	}
+	return 0
 }
 
 // peakMap is a peaks list by node name.

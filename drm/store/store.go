@@ -189,6 +189,12 @@ func (c Capacity) Add(d Capacity) Capacity {
 		c.BandwidthKbps + d.BandwidthKbps, c.Sessions + d.Sessions}
 }
 
+// Sub returns c - d.
+func (c Capacity) Sub(d Capacity) Capacity {
+	return Capacity{c.Cores - d.Cores, c.MemoryMB - d.MemoryMB, c.CPUPercent - d.CPUPercent,
+		c.BandwidthKbps - d.BandwidthKbps, c.Sessions - d.Sessions}
+}
+
 // Max returns the larger of c and d in each resource.
 func (c Capacity) Max(d Capacity) Capacity {
 	return Capacity{max(c.Cores, d.Cores), max(c.MemoryMB, d.MemoryMB), max(c.CPUPercent, d.CPUPercent),

@@ -42,7 +42,7 @@ func Peak(bookings []Booking, from, to time.Time) Capacity {
 	var cur, peak Capacity
 	for _, e := range evs {
 		if e.end {
-			cur = cur.Add(neg(e.c))
+			cur = cur.Sub(e.c)
 			continue
 		}
 		cur = cur.Add(e.c)
@@ -56,10 +56,6 @@ func btoi(b bool) int {
 		return 1
 	}
 	return 0
-}
-
-func neg(c Capacity) Capacity {
-	return Capacity{-c.Cores, -c.MemoryMB, -c.CPUPercent, -c.BandwidthKbps, -c.Sessions}
 }
 
 // EarliestFit returns the earliest start at or after from at which a
