@@ -29,7 +29,7 @@ const (
 // the database — as in Nomad). Reads run in the background: no decision
 // waits for one but the first.
 type bookCache struct {
-	mu         sync.Mutex
+	mu         sync.RWMutex
 	at, fullAt time.Time // when the last read, and the last whole read, began
 	cursor     int64     // store.BookChanges's, for the next read of changes
 	book       *sortedBook
@@ -49,11 +49,16 @@ type sortedBook struct {
 	ids        map[string]int32
 	byID       map[string]*store.Booking // session id → its entry in all
 	maxDur     time.Duration
+}
 
-	// scratch for peaks, reused from call to call (peaks runs under the
-	// bookCache's lock): slot[node number] is 1 + the node's entry in the
-	// list being built (zeroed after), count and at its bookings in the
-	// window and where they start in group.
+// peakScratch is what one peaks call works in, owned by its caller (a
+// decision's planBufs), so that peaks only reads the book and decisions
+// compute theirs side by side under the read lock: out is the list built;
+// slot[node number] is 1 + the node's entry in out (zeroed after); count
+// and at are each entry's bookings in the window and where they start in
+// group.
+type peakScratch struct {
+	out             []nodePeak
 	slot            []int32
 	count, at, fill []int32
 	group           []int32
@@ -145,70 +150,70 @@ type peakSet struct {
 
 // peaks groups the bookings overlapping [from, to) by node and takes each
 // node's peak; a node with one booking there holds just its capacity. The
-// list, in order of each node's first booking, is appended to buf[:0].
+// list, in order of each node's first booking, is built in sc.out.
 // Grouping is a counting sort by node: linear in the window's bookings.
-func (b *sortedBook) peaks(from, to time.Time, buf []nodePeak) peakSet {
+func (b *sortedBook) peaks(from, to time.Time, sc *peakScratch) peakSet {
 	f, t := from.UnixNano(), to.UnixNano()
 	lo, _ := slices.BinarySearch(b.start, f-int64(b.maxDur))
 	hi, _ := slices.BinarySearch(b.start, t)
-	if len(b.slot) < len(b.names) {
-		b.slot = make([]int32, len(b.names))
+	if len(sc.slot) < len(b.names) {
+		sc.slot = make([]int32, len(b.names)+len(b.names)/4)
 	}
-	out, count := buf[:0], b.count[:0]
+	out, count := sc.out[:0], sc.count[:0]
 	for k := lo; k < hi; k++ {
 		if b.end[k] <= f {
 			continue
 		}
 		id := b.nid[k]
-		if b.slot[id] == 0 {
+		if sc.slot[id] == 0 {
 			out = append(out, nodePeak{nid: id, node: b.names[id], held: b.all[k].Capacity})
 			count = append(count, 0)
-			b.slot[id] = int32(len(out))
+			sc.slot[id] = int32(len(out))
 		}
-		count[b.slot[id]-1]++
+		count[sc.slot[id]-1]++
 	}
-	b.count = count
-	b.groupPeaks(out, lo, hi, f)
+	sc.out, sc.count = out, count
+	b.groupPeaks(sc, lo, hi, f)
 	for _, p := range out {
-		b.slot[p.nid] = 0
+		sc.slot[p.nid] = 0
 	}
 	return peakSet{list: out, names: b.names[:len(b.names):len(b.names)]}
 }
 
-// groupPeaks sets the peak of every node in out with more than one
+// groupPeaks sets the peak of every node in sc.out with more than one
 // booking in the window: their positions are laid out node by node
-// (offsets from b.count), then each node's are swept.
-func (b *sortedBook) groupPeaks(out []nodePeak, lo, hi int, from int64) {
-	at, n := b.at[:0], int32(0)
-	for _, c := range b.count {
+// (offsets from sc.count), then each node's are swept.
+func (b *sortedBook) groupPeaks(sc *peakScratch, lo, hi int, from int64) {
+	at, n := sc.at[:0], int32(0)
+	for _, c := range sc.count {
 		at = append(at, n)
 		if c > 1 {
 			n += c
 		}
 	}
-	b.at = at
+	sc.at = at
 	if n == 0 {
 		return
 	}
-	group := slices.Grow(b.group[:0], int(n))[:n]
-	fill := append(b.fill[:0], at...) // next free place of each node's run
-	b.fill = fill
+	group := slices.Grow(sc.group[:0], int(n))[:n]
+	fill := append(sc.fill[:0], at...) // next free place of each node's run
+	sc.fill = fill
 	for k := lo; k < hi; k++ {
 		if b.end[k] <= from {
 			continue
 		}
-		s := b.slot[b.nid[k]] - 1
-		if b.count[s] > 1 {
+		s := sc.slot[b.nid[k]] - 1
+		if sc.count[s] > 1 {
 			group[fill[s]] = int32(k)
 			fill[s]++
 		}
 	}
-	for s, c := range b.count {
+	for s, c := range sc.count {
 		if c > 1 {
-			out[s].held = b.sweep(group[at[s]:at[s]+c], from)
+			sc.out[s].held = b.sweep(group[at[s]:at[s]+c], from, sc)
 		}
 	}
-	b.group = group
+	sc.group = group
 }
 
 // sweepEvent is a booking's start (clipped to the window) or end.
@@ -221,8 +226,8 @@ type sweepEvent struct {
 // sweep is store.Peak over the bookings at positions ks, which all
 // overlap the window starting at from: the same sweep (ends before starts
 // at one instant, windows being half open) on the copy's integers.
-func (b *sortedBook) sweep(ks []int32, from int64) store.Capacity {
-	evs := b.evs[:0]
+func (b *sortedBook) sweep(ks []int32, from int64, sc *peakScratch) store.Capacity {
+	evs := sc.evs[:0]
 	for _, k := range ks {
 		evs = append(evs, sweepEvent{at: max(b.start[k], from), k: k}, sweepEvent{at: b.end[k], end: true, k: k})
 	}
@@ -232,7 +237,7 @@ func (b *sortedBook) sweep(ks []int32, from int64) store.Capacity {
 		}
 		return cmp.Compare(btoi(!x.end), btoi(!y.end))
 	})
-	b.evs = evs
+	sc.evs = evs
 	var cur, peak store.Capacity
 	for _, e := range evs {
 		if e.end {
@@ -261,16 +266,36 @@ func peakMap(ps peakSet) map[string]store.Capacity {
 	return m
 }
 
-// peaks returns each node's peak held in [from, to). The first call
-// reads the book; later ones use the copy and, once it is older than
-// bookTTL, refresh it in the background.
-func (c *bookCache) peaks(ctx context.Context, st store.Store, from, to time.Time, buf []nodePeak) (peakSet, error) {
+// peaks returns each node's peak held in [from, to), built in sc (a
+// fresh one when nil). The first call reads the book; later ones use the
+// copy under the read lock and, once it is older than bookTTL, refresh it
+// in the background.
+func (c *bookCache) peaks(ctx context.Context, st store.Store, from, to time.Time, sc *peakScratch) (peakSet, error) {
+	if sc == nil {
+		sc = &peakScratch{}
+	}
+	c.mu.RLock()
+	ready, stale := c.book != nil, time.Since(c.at) > bookTTL && !c.refreshing
+	c.mu.RUnlock()
+	if !ready || stale {
+		if err := c.refresh(ctx, st); err != nil {
+			return peakSet{}, err
+		}
+	}
+	c.mu.RLock()
+	defer c.mu.RUnlock()
+	return c.book.peaks(from, to, sc), nil
+}
+
+// refresh reads the book when there is none yet, else starts a background
+// read of the changes (or, every bookFullTTL, of the whole book).
+func (c *bookCache) refresh(ctx context.Context, st store.Store) error {
 	c.mu.Lock()
 	if c.book == nil {
 		c.mu.Unlock()
 		b, cursor, at, err := loadBook(ctx, st)
 		if err != nil {
-			return peakSet{}, err
+			return err
 		}
 		c.mu.Lock()
 		if c.book == nil {
@@ -285,8 +310,8 @@ func (c *bookCache) peaks(ctx context.Context, st store.Store, from, to time.Tim
 			go c.update(st, c.cursor)
 		}
 	}
-	defer c.mu.Unlock()
-	return c.book.peaks(from, to, buf), nil
+	c.mu.Unlock()
+	return nil
 }
 
 // reload reads the whole book and swaps it in, keeping the bookings this

@@ -37,7 +37,7 @@ func TestSortedBookPeaks(t *testing.T) {
 	for range 200 {
 		from := t0.Add(time.Duration(r.IntN(50*60)) * time.Minute)
 		to := from.Add(time.Duration(1+r.IntN(180)) * time.Minute)
-		got := peakMap(b.peaks(from, to, nil))
+		got := peakMap(b.peaks(from, to, &peakScratch{}))
 		byNode := map[string][]store.Booking{}
 		for _, x := range all {
 			byNode[x.Node] = append(byNode[x.Node], x)
@@ -89,7 +89,7 @@ func TestSortedBookApply(t *testing.T) {
 	for range 100 {
 		from := t0.Add(time.Duration(r.IntN(26*60)) * time.Minute)
 		to := from.Add(time.Duration(1+r.IntN(180)) * time.Minute)
-		got := peakMap(b.peaks(from, to, nil))
+		got := peakMap(b.peaks(from, to, &peakScratch{}))
 		for node, want := range peaksOf(holding, from, to) {
 			if got[node] != want {
 				t.Fatalf("node %s: copy %+v, written %+v", node, got[node], want)

@@ -258,14 +258,11 @@ func (sc *Scheduler) snapshot(ctx context.Context, sess store.Session, now time.
 // sess's window (the scheduler's copy of the book; its list in bufs when
 // given), the node statuses and the user's history.
 func (sc *Scheduler) gather(ctx context.Context, sess store.Session, now time.Time, bufs *planBufs) (peakSet, []proto.NodeStatus, UserHistory, error) {
-	var buf []nodePeak
+	var scratch *peakScratch
 	if bufs != nil {
-		buf = bufs.peaks
+		scratch = &bufs.peaks
 	}
-	held, err := sc.cache.peaks(ctx, sc.store, sess.Start, sess.End, buf)
-	if bufs != nil {
-		bufs.peaks = held.list
-	}
+	held, err := sc.cache.peaks(ctx, sc.store, sess.Start, sess.End, scratch)
 	if err != nil {
 		return peakSet{}, nil, UserHistory{}, fmt.Errorf("reserved capacity: %w", err)
 	}

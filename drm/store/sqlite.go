@@ -28,7 +28,11 @@ type SQLite struct {
 	// (sqlite_group.go).
 	gmu   sync.Mutex
 	group bookGroup
-	stmts stmtCache // sqlite_stmts.go
+	stmts stmtCache // sqlite_stmts.go; reads
+	// wconn is the writer connection and wstmts its prepared statements
+	// (sqlite_writer.go), both used under wmu only.
+	wconn  *sql.Conn
+	wstmts map[string]*sql.Stmt
 	// stopCkpt stops the background checkpointer (sqlite_checkpoint.go).
 	stopCkpt func()
 }
@@ -66,7 +70,7 @@ func OpenSQLite(ctx context.Context, path string) (*SQLite, error) {
 
 // migrate applies the migrations not yet recorded, all in one transaction.
 func (s *SQLite) migrate(ctx context.Context) error {
-	return s.tx(ctx, func(tx *sql.Tx) error {
+	return s.tx(ctx, func(tx *wtx) error {
 		if _, err := tx.ExecContext(ctx, `CREATE TABLE IF NOT EXISTS schema_migrations (
 			version INTEGER PRIMARY KEY, applied INTEGER NOT NULL)`); err != nil {
 			return err
@@ -104,34 +108,15 @@ func (s *SQLite) Close() error {
 		s.stopCkpt()
 	}
 	s.stmts.close()
+	s.wmu.Lock()
+	s.dropWriter()
+	s.wmu.Unlock()
 	return s.db.Close()
-}
-
-// tx runs fn in a write transaction, committing when it returns nil.
-func (s *SQLite) tx(ctx context.Context, fn func(*sql.Tx) error) error {
-	s.wmu.Lock()
-	defer s.wmu.Unlock()
-	tx, err := s.db.BeginTx(ctx, nil)
-	if err != nil {
-		return err
-	}
-	if err := fn(tx); err != nil {
-		tx.Rollback()
-		return err
-	}
-	return tx.Commit()
-}
-
-// exec runs one auto-committed write statement.
-func (s *SQLite) exec(ctx context.Context, q string, args ...any) (sql.Result, error) {
-	s.wmu.Lock()
-	defer s.wmu.Unlock()
-	return s.db.ExecContext(ctx, q, args...)
 }
 
 // CreateUser inserts u and its keys.
 func (s *SQLite) CreateUser(ctx context.Context, u User) error {
-	return s.tx(ctx, func(tx *sql.Tx) error {
+	return s.tx(ctx, func(tx *wtx) error {
 		_, err := tx.ExecContext(ctx, `INSERT INTO users (name, password_hash, class, admin, created)
 			VALUES (?, ?, ?, ?, ?)`, u.Name, u.PasswordHash, u.Class, u.Admin, ns(u.Created))
 		if isUnique(err) {
@@ -180,7 +165,7 @@ func (s *SQLite) User(ctx context.Context, name string) (User, error) {
 
 // AddSSHKey appends a key to a user's keys.
 func (s *SQLite) AddSSHKey(ctx context.Context, user, key string) error {
-	return s.tx(ctx, func(tx *sql.Tx) error {
+	return s.tx(ctx, func(tx *wtx) error {
 		var n int
 		if err := tx.QueryRowContext(ctx, `SELECT COUNT(*) FROM users WHERE name = ?`, user).Scan(&n); err != nil {
 			return err

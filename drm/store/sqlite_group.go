@@ -2,7 +2,6 @@ package store
 
 import (
 	"context"
-	"database/sql"
 	"errors"
 	"fmt"
 )
@@ -82,7 +81,7 @@ func (s *SQLite) applyGroup() {
 	s.gmu.Unlock()
 
 	answers := make([]bookAnswer, len(group))
-	err := s.tx(context.Background(), func(tx *sql.Tx) error {
+	err := s.tx(context.Background(), func(tx *wtx) error {
 		if len(group) == 1 { // alone: the transaction is its savepoint
 			answers[0] = s.applyAlone(tx, group[0])
 			if answers[0].err != nil {
@@ -119,7 +118,7 @@ func (s *SQLite) applyGroup() {
 var errUndoAlone = errors.New("booking refused: roll back")
 
 // applyAlone books the one call of a group.
-func (s *SQLite) applyAlone(tx *sql.Tx, c *bookCall) bookAnswer {
+func (s *SQLite) applyAlone(tx *wtx, c *bookCall) bookAnswer {
 	if err := c.ctx.Err(); err != nil {
 		return bookAnswer{err: err}
 	}
@@ -129,7 +128,7 @@ func (s *SQLite) applyAlone(tx *sql.Tx, c *bookCall) bookAnswer {
 
 // applyOne books one call inside the group's transaction, in a savepoint
 // so that its failure undoes only its own writes.
-func (s *SQLite) applyOne(tx *sql.Tx, c *bookCall) bookAnswer {
+func (s *SQLite) applyOne(tx *wtx, c *bookCall) bookAnswer {
 	if err := c.ctx.Err(); err != nil {
 		return bookAnswer{err: err}
 	}

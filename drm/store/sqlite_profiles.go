@@ -29,7 +29,7 @@ func (s *SQLite) Profiles(ctx context.Context) ([]Profile, error) {
 
 // SeedProfiles inserts the profiles not stored yet.
 func (s *SQLite) SeedProfiles(ctx context.Context, ps []Profile) error {
-	return s.tx(ctx, func(tx *sql.Tx) error {
+	return s.tx(ctx, func(tx *wtx) error {
 		for _, p := range ps {
 			if _, err := tx.ExecContext(ctx, `INSERT INTO profiles (app, cpu_percent, bandwidth_kbps, samples, updated)
 				VALUES (?, ?, ?, 0, ?) ON CONFLICT (app) DO NOTHING`, p.App, p.CPUPercent, p.BandwidthKbps, ns(p.Updated)); err != nil {
@@ -46,7 +46,7 @@ func (s *SQLite) ObserveProfile(ctx context.Context, app string, cpu, bw float64
 		return Profile{}, err
 	}
 	var out Profile
-	err := s.tx(ctx, func(tx *sql.Tx) error {
+	err := s.tx(ctx, func(tx *wtx) error {
 		cur := Profile{App: app}
 		var upd int64
 		err := tx.QueryRowContext(ctx, `SELECT cpu_percent, bandwidth_kbps, samples, updated FROM profiles WHERE app = ?`, app).

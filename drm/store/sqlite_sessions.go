@@ -21,10 +21,10 @@ const nextSeq = `(SELECT COALESCE(MAX(seq), 0) + 1 FROM sessions)`
 
 // InsertSession writes s without a capacity check.
 func (s *SQLite) InsertSession(ctx context.Context, sess Session) error {
-	return s.tx(ctx, func(tx *sql.Tx) error { return s.insertSession(ctx, tx, sess) })
+	return s.tx(ctx, func(tx *wtx) error { return s.insertSession(ctx, tx, sess) })
 }
 
-func (st *SQLite) insertSession(ctx context.Context, tx *sql.Tx, s Session) error {
+func (st *SQLite) insertSession(ctx context.Context, tx *wtx, s Session) error {
 	enc, err := encodeSession(s)
 	if err != nil {
 		return err
@@ -51,7 +51,7 @@ func encodeSession(s Session) (sessionJSON, error) {
 }
 
 // insertEncoded inserts s with its JSON columns from enc.
-func (st *SQLite) insertEncoded(ctx context.Context, tx *sql.Tx, s Session, enc sessionJSON) error {
+func (st *SQLite) insertEncoded(ctx context.Context, tx *wtx, s Session, enc sessionJSON) error {
 	tpl, conn, usage := enc.tpl, enc.conn, enc.usage
 	_, err := st.txExec(ctx, tx, `INSERT INTO sessions (`+sessionCols+`, seq)
 		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, `+nextSeq+`)`,
@@ -74,7 +74,7 @@ func (s *SQLite) Reserve(ctx context.Context, sess Session, candidates []Candida
 // bookIn is one Book inside tx: quotas, then the candidates in order,
 // each node's book re-read and admission checked, and the insert on the
 // first that fits.
-func (s *SQLite) bookIn(ctx context.Context, tx *sql.Tx, r BookRequest, enc sessionJSON) (string, error) {
+func (s *SQLite) bookIn(ctx context.Context, tx *wtx, r BookRequest, enc sessionJSON) (string, error) {
 	sess := r.Session
 	if sess.State != proto.StateQueued {
 		sess.State = proto.StateScheduled
@@ -108,7 +108,7 @@ func (s *SQLite) bookIn(ctx context.Context, tx *sql.Tx, r BookRequest, enc sess
 // transaction: nothing else writes while it reads the book and inserts.
 func (s *SQLite) BookEarliest(ctx context.Context, r BookRequest, last time.Time) (Session, error) {
 	sess := r.Session
-	err := s.tx(ctx, func(tx *sql.Tx) error {
+	err := s.tx(ctx, func(tx *wtx) error {
 		bs, err := sqliteBookingsOn(ctx, tx, sess.Start, last.Add(sess.End.Sub(sess.Start)), candidateNodes(r.Candidates))
 		if err != nil {
 			return err
@@ -147,7 +147,7 @@ func candidateNodes(cands []Candidate) []string {
 
 // sqliteBookingsOn lists holders overlapping [from, to) on nodes (all when
 // nil) inside tx.
-func sqliteBookingsOn(ctx context.Context, tx *sql.Tx, from, to time.Time, nodes []string) ([]Booking, error) {
+func sqliteBookingsOn(ctx context.Context, tx *wtx, from, to time.Time, nodes []string) ([]Booking, error) {
 	q, args := bookingsQuery(from, to, nodes)
 	rows, err := tx.QueryContext(ctx, q, args...)
 	if err != nil {
@@ -173,7 +173,7 @@ const bookingCols = `id, node, user, class, state, start_at, end_at, cores, memo
 
 // peakOn is the peak held on node in [from, to) by holders other
 // than except.
-func (s *SQLite) peakOn(ctx context.Context, tx *sql.Tx, node string, from, to time.Time, except string) (Capacity, error) {
+func (s *SQLite) peakOn(ctx context.Context, tx *wtx, node string, from, to time.Time, except string) (Capacity, error) {
 	rows, err := s.txQuery(ctx, tx, `SELECT `+bookingCols+` FROM sessions
 		WHERE node = ? AND state IN `+holdingIn()+` AND start_at < ? AND end_at > ? AND id <> ?`,
 		node, ns(to), ns(from), except)
@@ -207,7 +207,7 @@ func scanBookings(rows *sql.Rows) ([]Booking, error) {
 // sqliteCounts counts for checkQuota inside a transaction.
 type sqliteCounts struct {
 	ctx context.Context
-	tx  *sql.Tx
+	tx  *wtx
 }
 
 func (c sqliteCounts) count(q string, args ...any) (int, error) {
@@ -266,7 +266,7 @@ func peaksByNode(bs []Booking, from, to time.Time) map[string]Capacity {
 
 // Extend lengthens booked session id to end.
 func (s *SQLite) Extend(ctx context.Context, id string, end time.Time, node Candidate, admit Admitter, q Quota) (Session, error) {
-	err := s.tx(ctx, func(tx *sql.Tx) error {
+	err := s.tx(ctx, func(tx *wtx) error {
 		rows, err := tx.QueryContext(ctx, `SELECT `+sessionCols+` FROM sessions WHERE id = ?`, id)
 		if err != nil {
 			return err
@@ -438,7 +438,7 @@ func (s *SQLite) CountSessions(ctx context.Context) (map[proto.State]int, error)
 // Move re-places session id on another node.
 func (s *SQLite) Move(ctx context.Context, id string, from proto.State, candidates []Candidate, admit Admitter, reason string) (string, error) {
 	var chosen string
-	err := s.tx(ctx, func(tx *sql.Tx) error {
+	err := s.tx(ctx, func(tx *wtx) error {
 		rows, err := tx.QueryContext(ctx, `SELECT `+sessionCols+` FROM sessions WHERE id = ?`, id)
 		if err != nil {
 			return err

@@ -38,22 +38,22 @@ func (c *stmtCache) close() {
 	})
 }
 
-// txQuery runs the query q, prepared once, inside tx.
-func (s *SQLite) txQuery(ctx context.Context, tx *sql.Tx, q string, args ...any) (*sql.Rows, error) {
-	st, err := s.stmts.get(ctx, s.db, q)
+// txQuery runs the query q, prepared once on the writer, inside tx.
+func (s *SQLite) txQuery(ctx context.Context, tx *wtx, q string, args ...any) (*sql.Rows, error) {
+	st, err := tx.prepared(q)
 	if err != nil {
 		return nil, err
 	}
-	return tx.StmtContext(ctx, st).QueryContext(ctx, args...)
+	return st.QueryContext(context.WithoutCancel(ctx), args...)
 }
 
-// txExec runs the statement q, prepared once, inside tx.
-func (s *SQLite) txExec(ctx context.Context, tx *sql.Tx, q string, args ...any) (sql.Result, error) {
-	st, err := s.stmts.get(ctx, s.db, q)
+// txExec runs the statement q, prepared once on the writer, inside tx.
+func (s *SQLite) txExec(ctx context.Context, tx *wtx, q string, args ...any) (sql.Result, error) {
+	st, err := tx.prepared(q)
 	if err != nil {
 		return nil, err
 	}
-	return tx.StmtContext(ctx, st).ExecContext(ctx, args...)
+	return st.ExecContext(context.WithoutCancel(ctx), args...)
 }
 
 // query runs the read q, prepared once, outside any transaction.
