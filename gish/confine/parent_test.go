@@ -58,3 +58,32 @@ func TestProgramCannotSignalItsStarter(t *testing.T) {
 		}
 	}
 }
+
+// TestGateEngaged: where signals are scoped and ptrace is allowed (this
+// machine), programs start held until their starting thread is gone,
+// not in the fallback without the gate.
+func TestGateEngaged(t *testing.T) {
+	if ABI() < 6 {
+		t.Skip("needs Landlock ABI 6 (signal scoping)")
+	}
+	tr, err := filepath.EvalSymlinks("/usr/bin/true")
+	if err != nil {
+		t.Skip("needs /usr/bin/true")
+	}
+	rs, err := NewRuleset(&Spec{Read: []string{"/usr/lib", "/etc"}, Exec: append([]string{tr}, Interpreters([]string{tr})...),
+		Dev: []string{"/dev/null"}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer rs.Close()
+	wait, err := rs.Start(exec.Command(tr))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := wait(); err != nil {
+		t.Fatalf("true: %v", err)
+	}
+	if noGate.Load() {
+		t.Fatal("ptrace refused: programs start without the gate")
+	}
+}
