@@ -40,9 +40,7 @@ func TestServerManyRequestsPerConnection(t *testing.T) {
 			t.Fatalf("reply %d = %+v, want %s admitted for s-1", i, d, app)
 		}
 	}
-	if len(*audit) != 4 {
-		t.Fatalf("audit has %d decisions, want 4", len(*audit))
-	}
+	auditCount(t, audit, 4)
 	// A bad line is answered and ends the connection.
 	fmt.Fprint(c, "hello\n")
 	var d sac.Decision

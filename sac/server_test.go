@@ -8,6 +8,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"slices"
 	"strings"
 	"sync"
 	"syscall"
@@ -15,6 +16,7 @@ import (
 	"time"
 
 	"github.com/igrid/igrid/gmma/gmmatest"
+	"github.com/igrid/igrid/internal/testutil"
 	"github.com/igrid/igrid/sac"
 )
 
@@ -45,12 +47,15 @@ func (u *uidMap) SessionForUID(uid uint32) (string, bool) {
 	return s, ok
 }
 
-func startServer(t *testing.T, uids *uidMap, cur sac.Current) (string, *[]sac.Decision) {
+func startServer(t *testing.T, uids *uidMap, cur sac.Current) (string, func() []sac.Decision) {
 	t.Helper()
 	return startServerWith(t, uids, cur, nil)
 }
 
-func startServerWith(t *testing.T, uids *uidMap, cur sac.Current, stage sac.StageFunc) (string, *[]sac.Decision) {
+// startServerWith starts a server and returns its socket and the
+// decisions audited so far (the server audits a decision just after its
+// reply is written: wait for a count with auditCount).
+func startServerWith(t *testing.T, uids *uidMap, cur sac.Current, stage sac.StageFunc) (string, func() []sac.Decision) {
 	t.Helper()
 	dir, err := os.MkdirTemp("", "sac")
 	if err != nil {
@@ -75,7 +80,19 @@ func startServerWith(t *testing.T, uids *uidMap, cur sac.Current, stage sac.Stag
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { _ = srv.Shutdown(context.Background()) })
-	return srv.Addr(), &audit
+	return srv.Addr(), func() []sac.Decision { mu.Lock(); defer mu.Unlock(); return slices.Clone(audit) }
+}
+
+// auditCount waits until audit holds n decisions, failing if it never
+// does or holds more.
+func auditCount(t *testing.T, audit func() []sac.Decision, n int) {
+	t.Helper()
+	testutil.CheckFor(t, 5*time.Second, func() error {
+		if got := len(audit()); got != n {
+			return fmt.Errorf("audit has %d decisions, want %d", got, n)
+		}
+		return nil
+	})
 }
 
 func TestServerIdentifiesCallerByPeerCred(t *testing.T) {
@@ -88,9 +105,7 @@ func TestServerIdentifiesCallerByPeerCred(t *testing.T) {
 	if d.Allow || d.Parameter != sac.ParamCPU || d.Session != "s-1" || d.Current != 100 || d.Estimate != 80 || d.Limit != 150 || d.Over != 30 {
 		t.Fatalf("decision = %+v", d)
 	}
-	if len(*audit) != 1 {
-		t.Fatalf("audit got %d decisions, want 1", len(*audit))
-	}
+	auditCount(t, audit, 1)
 	uids.mu.Lock()
 	uids.m = map[uint32]string{}
 	uids.mu.Unlock()
