@@ -17,6 +17,9 @@ const (
 	ReasonNoAnswer      = "node did not answer"
 	ReasonReplacement   = "replacement of"
 	ReasonNoReplacement = "no replacement"
+	// ReasonReplacementVoid ends a replacement booked for a session that
+	// turned out not to be lost (it changed state meanwhile).
+	ReasonReplacementVoid = "replacement not needed: the session changed before it was marked lost"
 )
 
 // Failover is what the dispatcher needs beyond the book to survive nodes
@@ -70,6 +73,13 @@ func (d *Dispatcher) nodeLost(node string, now time.Time) bool {
 func (d *Dispatcher) lost(s store.Session, now time.Time) {
 	ctx := context.Background()
 	log := d.log.With("session", s.ID, "node", s.Node)
+	// s comes from a tick's snapshot, which may predate another tick's
+	// handling of the same loss (launch only keeps two from running at
+	// once): look again before booking a replacement.
+	if cur, err := d.store.Session(ctx, s.ID); err != nil || cur.State != proto.StateRunning || cur.Node != s.Node {
+		log.Info("lost: already handled", "err", err)
+		return
+	}
 	reason := fmt.Sprintf("%s: %s missed %d heartbeats", ReasonNodeLost, s.Node, MissedBeats)
 	var repl store.Session
 	var rerr error
@@ -84,7 +94,7 @@ func (d *Dispatcher) lost(s store.Session, now time.Time) {
 	if _, err := d.store.Transition(ctx, s.ID, proto.StateRunning, store.Change{To: proto.StateLost, Reason: reason}); err != nil {
 		log.Info("lost: skipped", "err", err)
 		if rerr == nil && repl.ID != "" { // the session moved on: take the replacement back
-			d.store.Transition(ctx, repl.ID, repl.State, store.Change{To: proto.StateEnded, Reason: ReasonCancelled})
+			d.store.Transition(ctx, repl.ID, repl.State, store.Change{To: proto.StateEnded, Reason: ReasonReplacementVoid})
 		}
 		return
 	}

@@ -187,6 +187,14 @@ func TestNodeLostReplacement(t *testing.T) {
 		t.Fatalf("replacement %+v", repl)
 	}
 	waitState(t, alice, repl.ID, proto.StateRunning)
+	// A tick whose snapshot still had the session running (read before the
+	// loss was handled) books nothing more.
+	stale := store.Session{Session: *s}
+	stale.State = proto.StateRunning
+	g.drm.disp.lost(stale, time.Now().UTC())
+	if list, err := alice.Sessions(ctx); err != nil || len(list) != 2 {
+		t.Fatalf("after a stale loss: sessions %+v, %v", list, err)
+	}
 }
 
 // TestNextCandidate: a node that beats but does not answer its start
