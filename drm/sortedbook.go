@@ -187,12 +187,18 @@ func (b *sortedBook) groupPeaks(sc *peakScratch, lo, hi int, from int64) {
 	sc.group = group
 }
 
-// sweepEvent is a booking's start (clipped to the window) or end.
+// sweepEvent is a booking's start (clipped to the window) or end; at one
+// instant ends sort first (kind), windows being half open.
 type sweepEvent struct {
-	at  int64
-	end bool
-	k   int32
+	at   int64
+	kind int8 // evEnd or evStart
+	k    int32
 }
+
+const (
+	evEnd int8 = iota
+	evStart
+)
 
 // sweep is store.Peak over the bookings at positions ks, which all
 // overlap the window starting at from: the same sweep (ends before starts
@@ -200,18 +206,18 @@ type sweepEvent struct {
 func (b *sortedBook) sweep(ks []int32, from int64, sc *peakScratch) store.Capacity {
 	evs := sc.evs[:0]
 	for _, k := range ks {
-		evs = append(evs, sweepEvent{at: max(b.start[k], from), k: k}, sweepEvent{at: b.end[k], end: true, k: k})
+		evs = append(evs, sweepEvent{at: max(b.start[k], from), kind: evStart, k: k}, sweepEvent{at: b.end[k], kind: evEnd, k: k})
 	}
 	slices.SortFunc(evs, func(x, y sweepEvent) int {
 		if x.at != y.at {
 			return cmp.Compare(x.at, y.at)
 		}
-		return cmp.Compare(btoi(!x.end), btoi(!y.end))
+		return cmp.Compare(x.kind, y.kind)
 	})
 	sc.evs = evs
 	var cur, peak store.Capacity
 	for _, e := range evs {
-		if e.end {
+		if e.kind == evEnd {
 			cur = cur.Sub(b.all[e.k].Capacity)
 			continue
 		}
@@ -219,13 +225,6 @@ func (b *sortedBook) sweep(ks []int32, from int64, sc *peakScratch) store.Capaci
 		peak = peak.Max(cur)
 	}
 	return peak
-}
-
-func btoi(v bool) int {
-	if v {
-		return 1
-	}
-	return 0
 }
 
 // peakMap is a peaks list by node name.

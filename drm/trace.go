@@ -123,7 +123,6 @@ func (t *Trace) encodeChosen(node string) []byte {
 	verdict, outcome, chosen := n.Verdict, t.Outcome, t.Node
 	n.Verdict, t.Outcome, t.Node = VerdictChosen, string(proto.StateScheduled), node
 	out := t.encode()
-	n = t.node(node)
 	n.Verdict, t.Outcome, t.Node = verdict, outcome, chosen
 	return out
 }

@@ -117,7 +117,8 @@ func (s *SQLite) applyGroup() {
 // failed.
 var errUndoAlone = errors.New("booking refused: roll back")
 
-// applyAlone books the one call of a group.
+// applyAlone books call c in tx: the one call of a group, or one in its
+// savepoint (applyOne).
 func (s *SQLite) applyAlone(tx *wtx, c *bookCall) bookAnswer {
 	if err := c.ctx.Err(); err != nil {
 		return bookAnswer{err: err}
@@ -129,20 +130,17 @@ func (s *SQLite) applyAlone(tx *wtx, c *bookCall) bookAnswer {
 // applyOne books one call inside the group's transaction, in a savepoint
 // so that its failure undoes only its own writes.
 func (s *SQLite) applyOne(tx *wtx, c *bookCall) bookAnswer {
-	if err := c.ctx.Err(); err != nil {
-		return bookAnswer{err: err}
-	}
 	if _, err := tx.ExecContext(c.ctx, `SAVEPOINT book`); err != nil {
 		return bookAnswer{err: err}
 	}
-	node, err := s.bookIn(c.ctx, tx, c.r, c.enc)
-	if err != nil {
+	a := s.applyAlone(tx, c)
+	if a.err != nil {
 		if _, rerr := tx.ExecContext(context.Background(), `ROLLBACK TO book`); rerr != nil {
-			return bookAnswer{err: fmt.Errorf("%w (and rollback to savepoint: %v)", err, rerr)}
+			return bookAnswer{err: fmt.Errorf("%w (and rollback to savepoint: %v)", a.err, rerr)}
 		}
 	}
-	if _, rerr := tx.ExecContext(context.Background(), `RELEASE book`); rerr != nil && err == nil {
-		err = rerr
+	if _, rerr := tx.ExecContext(context.Background(), `RELEASE book`); rerr != nil && a.err == nil {
+		a.err = rerr
 	}
-	return bookAnswer{node: node, err: err}
+	return a
 }

@@ -63,18 +63,7 @@ func TestProgramCannotSignalItsStarter(t *testing.T) {
 // machine), programs start held until their starting thread is gone,
 // not in the fallback without the gate.
 func TestGateEngaged(t *testing.T) {
-	if ABI() < 6 {
-		t.Skip("needs Landlock ABI 6 (signal scoping)")
-	}
-	tr, err := filepath.EvalSymlinks("/usr/bin/true")
-	if err != nil {
-		t.Skip("needs /usr/bin/true")
-	}
-	rs, err := NewRuleset(&Spec{Read: []string{"/usr/lib", "/etc"}, Exec: append([]string{tr}, Interpreters([]string{tr})...),
-		Dev: []string{"/dev/null"}})
-	if err != nil {
-		t.Fatal(err)
-	}
+	tr, rs := trueRuleset(t)
 	defer rs.Close()
 	wait, err := rs.Start(exec.Command(tr))
 	if err != nil {
@@ -86,4 +75,23 @@ func TestGateEngaged(t *testing.T) {
 	if noGate.Load() {
 		t.Fatal("ptrace refused: programs start without the gate")
 	}
+}
+
+// trueRuleset is a ruleset that may run /usr/bin/true (its real path,
+// returned), on a kernel with signal scoping; it skips tb otherwise.
+func trueRuleset(tb testing.TB) (string, *Ruleset) {
+	tb.Helper()
+	if ABI() < 6 {
+		tb.Skip("needs Landlock ABI 6 (signal scoping)")
+	}
+	tr, err := filepath.EvalSymlinks("/usr/bin/true")
+	if err != nil {
+		tb.Skip("needs /usr/bin/true")
+	}
+	rs, err := NewRuleset(&Spec{Read: []string{"/usr/lib", "/etc"}, Exec: append([]string{tr}, Interpreters([]string{tr})...),
+		Dev: []string{"/dev/null"}})
+	if err != nil {
+		tb.Fatal(err)
+	}
+	return tr, rs
 }
